@@ -1,0 +1,35 @@
+# The README's commands. `make demo` and `make test` install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench ui clean
+
+install: $(STAMP)
+
+# Reinstall only when the dependency list changes; the package itself is editable.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/fastcart demo
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/fastcart bench
+
+ui: install
+	$(BIN)/fastcart ui
+
+clean:
+	rm -rf $(VENV) .fastcart .dagster_home lakehouse

@@ -1,0 +1,77 @@
+"""Kafka connection settings as a Dagster resource; SASL/TLS pass through to librdkafka."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+from fastcart_assets.settings import Settings
+
+CLIENT_ID = "fastcart"
+
+
+class KafkaResource(dg.ConfigurableResource):
+    """Where the order events live and how to authenticate to the cluster."""
+
+    bootstrap_servers: str = Settings().kafka_bootstrap
+    topic: str = Settings().kafka_topic
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_ca_location: str | None = None
+    request_timeout_s: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KafkaResource:
+        return cls(bootstrap_servers=settings.kafka_bootstrap, topic=settings.kafka_topic)
+
+    def client_config(self) -> dict[str, Any]:
+        """librdkafka settings shared by producers, consumers and the admin client."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": CLIENT_ID,
+            "security.protocol": self.security_protocol,
+            "socket.connection.setup.timeout.ms": int(self.request_timeout_s * 1000),
+        }
+        optional = {
+            "sasl.mechanism": self.sasl_mechanism,
+            "sasl.username": self.sasl_username,
+            "sasl.password": self.sasl_password,
+            "ssl.ca.location": self.ssl_ca_location,
+        }
+        config.update({key: value for key, value in optional.items() if value})
+        return config
+
+    def admin(self) -> AdminClient:
+        return AdminClient(self.client_config())
+
+    def producer(self, **overrides: Any) -> Producer:
+        """An idempotent producer: retries never duplicate a message in the log."""
+        config = {
+            **self.client_config(),
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 20,
+            "compression.type": "lz4",
+            **overrides,
+        }
+        return Producer(config)
+
+    def consumer(self, group_id: str, **overrides: Any) -> Consumer:
+        """A consumer meant for `assign()`: offsets come from the caller, never auto-committed."""
+        config = {
+            **self.client_config(),
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "error",
+            "enable.partition.eof": True,
+            "fetch.max.bytes": 52_428_800,
+            "max.partition.fetch.bytes": 10_485_760,
+            **overrides,
+        }
+        return Consumer(config)

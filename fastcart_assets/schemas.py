@@ -1,0 +1,116 @@
+"""Event and table schemas, written once and imported everywhere (docs are generated from them).
+
+Bronze keeps the seed's event schema (SPEC.md §4-5) plus Kafka coordinates and `_raw`; Silver
+types and flattens it (§6); the rejected table keeps Bronze's columns plus the reasons.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+ORDER_STATUSES = ("pending", "confirmed", "processing", "shipped", "cancelled")
+ADDRESS_FIELDS = ("street", "city", "state", "zip_code", "country")
+
+SHIPPING_ADDRESS = StructType([StructField(name, StringType()) for name in ADDRESS_FIELDS])
+
+# The payload of one order event, as the seed's Bronze schema types it.
+EVENT_SCHEMA = StructType(
+    [
+        StructField("order_id", StringType()),
+        StructField("timestamp", StringType()),
+        StructField("product_id", StringType()),
+        StructField("product_name", StringType()),
+        StructField("quantity", IntegerType()),
+        StructField("price", DoubleType()),
+        StructField("total", DoubleType()),
+        StructField("customer_id", StringType()),
+        StructField("customer_email", StringType()),
+        StructField("payment_method", StringType()),
+        StructField("shipping_address", SHIPPING_ADDRESS),
+        StructField("status", StringType()),
+        StructField("cancellation_reason", StringType()),
+    ]
+)
+EVENT_FIELDS = tuple(field.name for field in EVENT_SCHEMA.fields)
+
+KAFKA_COORDINATES = StructType(
+    [
+        StructField("kafka_topic", StringType(), nullable=False),
+        StructField("kafka_partition", IntegerType(), nullable=False),
+        StructField("kafka_offset", LongType(), nullable=False),
+        StructField("kafka_timestamp", TimestampType()),
+        StructField("kafka_key", StringType()),
+    ]
+)
+
+INGESTION_COLUMNS = StructType(
+    [
+        StructField("ingestion_timestamp", TimestampType(), nullable=False),
+        StructField("ingestion_date", DateType(), nullable=False),
+    ]
+)
+
+# Bronze: payload columns, then `_raw`, Kafka coordinates and ingestion metadata. Unknown
+# top-level payload fields are added after the payload columns as string columns.
+BRONZE_SCHEMA = StructType(
+    [
+        *EVENT_SCHEMA.fields,
+        StructField("_raw", StringType()),
+        *KAFKA_COORDINATES.fields,
+        *INGESTION_COLUMNS.fields,
+    ]
+)
+BRONZE_METADATA_COLUMNS = tuple(
+    ["_raw", *KAFKA_COORDINATES.fieldNames(), *INGESTION_COLUMNS.fieldNames()]
+)
+
+SILVER_SCHEMA = StructType(
+    [
+        StructField("order_id", StringType(), nullable=False),
+        StructField("timestamp", TimestampType(), nullable=False),
+        StructField("product_id", StringType()),
+        StructField("product_name", StringType()),
+        StructField("quantity", IntegerType()),
+        StructField("price", DoubleType()),
+        StructField("total", DoubleType(), nullable=False),
+        StructField("customer_id", StringType(), nullable=False),
+        StructField("customer_email", StringType()),
+        StructField("payment_method", StringType()),
+        *[StructField(f"shipping_{name}", StringType()) for name in ADDRESS_FIELDS],
+        StructField("status", StringType()),
+        StructField("cancellation_reason", StringType()),
+        StructField("kafka_topic", StringType(), nullable=False),
+        StructField("kafka_partition", IntegerType(), nullable=False),
+        StructField("kafka_offset", LongType(), nullable=False),
+        *INGESTION_COLUMNS.fields,
+        StructField("data_quality_score", BooleanType(), nullable=False),
+        StructField("dq_failures", ArrayType(StringType(), containsNull=False), nullable=False),
+        StructField("silver_ingestion_timestamp", TimestampType(), nullable=False),
+        StructField("silver_ingestion_date", DateType(), nullable=False),
+    ]
+)
+SILVER_PARTITION_COLUMNS = ("silver_ingestion_date", "status")
+
+SILVER_REJECTED_SCHEMA = StructType(
+    [
+        *EVENT_SCHEMA.fields,
+        StructField("_raw", StringType()),
+        *KAFKA_COORDINATES.fields,
+        *INGESTION_COLUMNS.fields,
+        StructField("rejection_reasons", ArrayType(StringType(), containsNull=False), False),
+        StructField("rejected_at", TimestampType(), nullable=False),
+        StructField("silver_ingestion_date", DateType(), nullable=False),
+    ]
+)
+SILVER_REJECTED_PARTITION_COLUMNS = ("silver_ingestion_date",)

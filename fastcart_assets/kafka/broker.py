@@ -140,7 +140,9 @@ def start(port: int, state_dir: Path | None = None) -> tuple[BrokerState, bool]:
             )
         if time.monotonic() > deadline:
             process.kill()
-            raise BrokerError(f"the broker did not accept connections within {START_TIMEOUT_S:.0f} s")
+            raise BrokerError(
+                f"the broker did not accept connections within {START_TIMEOUT_S:.0f} s"
+            )
         time.sleep(0.05)
     state = BrokerState(pid=process.pid, port=port, log_path=str(log_path))
     _state_file(state_dir).write_text(json.dumps(state.__dict__))

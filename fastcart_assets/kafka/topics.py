@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,8 +33,27 @@ def _unavailable(kafka: KafkaResource, exc: Exception) -> KafkaUnavailable:
     return KafkaUnavailable(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc}")
 
 
+def ensure_reachable(kafka: KafkaResource, timeout_s: float = 3.0) -> None:
+    """Fail fast with a clear message when no bootstrap server accepts TCP connections."""
+    errors = []
+    for server in kafka.bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            socket.create_connection(
+                (host.strip("[]") or "127.0.0.1", int(port)), timeout_s
+            ).close()
+            return
+        except (OSError, ValueError) as exc:
+            errors.append(f"{server}: {exc}")
+    raise KafkaUnavailable(
+        f"cannot reach Kafka at {kafka.bootstrap_servers} ({'; '.join(errors)}); "
+        "is the broker running? (`fastcart kafka start`)"
+    )
+
+
 def list_topics(kafka: KafkaResource) -> dict[str, int]:
     """Topic name -> partition count, internal topics left out."""
+    ensure_reachable(kafka)
     try:
         metadata = kafka.admin().list_topics(timeout=kafka.request_timeout_s)
     except KafkaException as exc:
@@ -49,7 +69,9 @@ def create_topic(kafka: KafkaResource, name: str, partitions: int = 3, exist_ok:
     """Create `name`; raises TopicError if it exists (unless `exist_ok`)."""
     if partitions < 1:
         raise TopicError("--partitions must be at least 1")
-    futures = kafka.admin().create_topics(
+    ensure_reachable(kafka)
+    admin = kafka.admin()  # keep a reference: the futures fail if the client is collected
+    futures = admin.create_topics(
         [NewTopic(name, num_partitions=partitions, replication_factor=1)],
         request_timeout=kafka.request_timeout_s,
     )

@@ -36,6 +36,9 @@ class KafkaResource(dg.ConfigurableResource):
             "client.id": CLIENT_ID,
             "security.protocol": self.security_protocol,
             "socket.connection.setup.timeout.ms": int(self.request_timeout_s * 1000),
+            # librdkafka prints every failed reconnect to stderr; failures reach callers as
+            # exceptions or message errors instead, so keep its own log to critical lines.
+            "log_level": 2,
         }
         optional = {
             "sasl.mechanism": self.sasl_mechanism,

@@ -1,0 +1,67 @@
+"""Bronze's data-quality queries: coordinates unique and contiguous, rows = messages read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from fastcart_assets.bronze.ingest import IngestResult
+
+
+@dataclass(frozen=True)
+class OffsetAudit:
+    """Per Kafka partition: rows, distinct offsets and the offset span held in Bronze."""
+
+    partition: int
+    rows: int
+    distinct_offsets: int
+    first: int
+    last: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.rows - self.distinct_offsets
+
+    @property
+    def missing(self) -> int:
+        return (self.last - self.first + 1) - self.distinct_offsets
+
+
+def audit_offsets(
+    spark: SparkSession, table_path: str, topic: str, ranges: dict[int, tuple[int, int]] | None
+) -> list[OffsetAudit]:
+    """Audit Bronze's offsets of `topic`, within `ranges` (partition -> [first, last]) if given."""
+    bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
+    if ranges is not None:
+        if not ranges:
+            return []
+        in_range = None
+        for partition, (first, last) in ranges.items():
+            cond = (F.col("kafka_partition") == partition) & F.col("kafka_offset").between(
+                first, last
+            )
+            in_range = cond if in_range is None else in_range | cond
+        bronze = bronze.where(in_range)
+    rows = (
+        bronze.groupBy("kafka_partition")
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.countDistinct("kafka_offset").alias("distinct_offsets"),
+            F.min("kafka_offset").alias("first"),
+            F.max("kafka_offset").alias("last"),
+        )
+        .orderBy("kafka_partition")
+        .collect()
+    )
+    return [
+        OffsetAudit(r.kafka_partition, r.rows, r.distinct_offsets, r.first, r.last) for r in rows
+    ]
+
+
+def run_ranges(result: IngestResult) -> dict[int, tuple[int, int]]:
+    """The offsets a run read, per partition, as inclusive ranges."""
+    return {
+        p.partition: (p.start, p.next_offset - 1) for p in result.partitions.values() if p.messages
+    }

@@ -1,0 +1,20 @@
+"""`fastcart`: the command line of the FastCart lakehouse (SPEC.md §3)."""
+
+from __future__ import annotations
+
+import click
+
+from fastcart_assets.cli.kafka import kafka
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """FastCart lakehouse: Kafka order events to Bronze, Silver and Gold Delta tables.
+
+    Configuration comes from the environment: FASTCART_LAKE_ROOT (default ./lakehouse),
+    FASTCART_KAFKA_BOOTSTRAP (127.0.0.1:9092), FASTCART_KAFKA_TOPIC (ecommerce-sales),
+    FASTCART_SPARK_REMOTE (unset: embedded Sail), DAGSTER_HOME (./.dagster_home).
+    """
+
+
+cli.add_command(kafka)

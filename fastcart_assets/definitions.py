@@ -1,0 +1,32 @@
+"""The FastCart code location: every asset, check, sensor and resource in one Definitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from fastcart_assets.bronze.assets import bronze_ecommerce_sales
+from fastcart_assets.resources.kafka import KafkaResource
+from fastcart_assets.resources.lake import LakeResource
+from fastcart_assets.resources.spark import SparkResource
+from fastcart_assets.sensors import kafka_new_data_sensor
+from fastcart_assets.settings import Settings
+
+
+def build_resources(settings: Settings) -> dict:
+    """Resources for `settings`; tests build them for a tmp lake and a test broker."""
+    return {
+        "spark": SparkResource(remote=settings.spark_remote),
+        "kafka": KafkaResource.from_settings(settings),
+        "lake": LakeResource(root=settings.lake_root),
+    }
+
+
+all_assets = [bronze_ecommerce_sales]
+
+defs = dg.Definitions(
+    assets=all_assets,
+    sensors=[kafka_new_data_sensor],
+    resources=build_resources(Settings.from_env()),
+    # One process per run: the embedded Spark engine starts once per run, not once per asset.
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,66 @@
+"""The Kafka sensor: request a Bronze run when the topic holds messages Bronze does not."""
+
+
+import os
+
+import dagster as dg
+
+from fastcart_assets.bronze.assets import BRONZE_KEY
+from fastcart_assets.bronze.position import bronze_next_offsets
+from fastcart_assets.kafka.topics import (
+    KafkaUnavailable,
+    TopicError,
+    closing_consumer,
+    partitions_of,
+    watermarks,
+)
+from fastcart_assets.partitions import partition_key, today_utc
+from fastcart_assets.resources.kafka import KafkaResource
+from fastcart_assets.resources.lake import LakeResource
+from fastcart_assets.settings import BRONZE_TABLE
+
+# The seed runs Bronze every 5-15 minutes; a 60 s tick keeps Bronze well inside that.
+SENSOR_INTERVAL_S = int(os.environ.get("FASTCART_SENSOR_INTERVAL_S", "60"))
+# Kafka look-ups must end well before Dagster's sensor tick limit (60 s by default).
+SENSOR_KAFKA_TIMEOUT_S = 5.0
+
+
+def new_data_by_partition(kafka: KafkaResource, lake: LakeResource) -> tuple[dict, dict]:
+    """(topic end offsets, Bronze next offsets) per Kafka partition."""
+    kafka = kafka.model_copy(update={"request_timeout_s": SENSOR_KAFKA_TIMEOUT_S})
+    partitions = partitions_of(kafka, kafka.topic)
+    with closing_consumer(kafka.consumer("fastcart-sensor")) as consumer:
+        ends = {p: m.high for p, m in watermarks(consumer, kafka, kafka.topic, partitions).items()}
+    position = bronze_next_offsets(lake.table_path(BRONZE_TABLE), kafka.topic)
+    return ends, position
+
+
+@dg.sensor(
+    name="kafka_new_data_sensor",
+    asset_selection=dg.AssetSelection.assets(BRONZE_KEY),
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests a Bronze run for today's partition when Kafka has messages Bronze lacks.",
+)
+def kafka_new_data_sensor(
+    context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource
+):
+    """Compare the topic's end offsets with Bronze's position; request one run per new batch."""
+    try:
+        ends, position = new_data_by_partition(kafka, lake)
+    except (KafkaUnavailable, TopicError) as exc:
+        return dg.SkipReason(f"Kafka not available: {exc}")
+    behind = {p: end - position.get(p, 0) for p, end in ends.items() if end > position.get(p, 0)}
+    if not behind:
+        return dg.SkipReason(
+            f"no new messages in {kafka.topic}: Bronze is at {dict(sorted(position.items()))}, "
+            f"topic ends at {dict(sorted(ends.items()))}"
+        )
+    run_key = f"{kafka.topic}:" + ",".join(f"{p}={ends[p]}" for p in sorted(ends))
+    context.log.info("new messages per partition: %s", behind)
+    return dg.RunRequest(
+        run_key=run_key,
+        partition_key=partition_key(today_utc()),
+        asset_selection=[BRONZE_KEY],
+        tags={"fastcart/trigger": "kafka_sensor", "fastcart/layer": "bronze"},
+    )

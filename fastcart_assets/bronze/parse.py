@@ -18,14 +18,17 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fastcart_assets.schemas import ADDRESS_FIELDS, BRONZE_METADATA_COLUMNS, EVENT_SCHEMA
 
+TIMESTAMP_UTC = pa.timestamp("us", tz="UTC")
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 # A new column must be a plain identifier, so any Delta table and SQL engine can hold it.
 EXTRA_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_EXTRA_COLUMNS = 64
 
+_KNOWN_FIELDS = frozenset(EVENT_SCHEMA.fieldNames())
 _RESERVED = {name.lower() for name in (*EVENT_SCHEMA.fieldNames(), *BRONZE_METADATA_COLUMNS)}
 
 
@@ -102,6 +105,38 @@ _CONVERTERS = {
 }
 
 
+_NONE = type(None)
+_FAST_TYPES = {
+    "quantity": (pa.int32(), {int, _NONE}),
+    "price": (pa.float64(), {int, float, _NONE}),
+    "total": (pa.float64(), {int, float, _NONE}),
+    "shipping_address": (pa.struct([(n, pa.string()) for n in ADDRESS_FIELDS]), {dict, _NONE}),
+}
+_STRING = (pa.string(), {str, _NONE})
+
+
+def _typed_column(values: list[Any], name: str) -> pa.Array:
+    """`values` as the Arrow column of field `name`, wrong-typed values null.
+
+    The common case (every value already of the right type) converts in one Arrow call; a column
+    holding anything else goes value by value through the field's converter.
+    """
+    arrow_type, allowed = _FAST_TYPES.get(name, _STRING)
+    if set(map(type, values)) <= allowed:  # exact types: bool is not int, for instance
+        try:
+            column = pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass  # out of range, or a struct holding non-strings
+        else:
+            if pa.types.is_floating(arrow_type):
+                finite = pc.is_finite(column)
+                if not pc.all(finite).as_py():
+                    column = pc.if_else(finite, column, pa.scalar(None, arrow_type))
+            return column
+    convert = _CONVERTERS.get(name, _as_string)
+    return pa.array([convert(v) for v in values], type=arrow_type)
+
+
 def extra_fields(payload: dict[str, Any]) -> list[str]:
     """Top-level fields of a payload that are not part of the Bronze schema and may be columns."""
     return [
@@ -126,14 +161,18 @@ def arrow_schema(extra_columns: Iterable[str] = ()) -> pa.Schema:
         pa.field("kafka_topic", pa.string(), nullable=False),
         pa.field("kafka_partition", pa.int32(), nullable=False),
         pa.field("kafka_offset", pa.int64(), nullable=False),
-        pa.field("kafka_timestamp", pa.timestamp("us", tz="UTC")),
+        pa.field("kafka_timestamp", TIMESTAMP_UTC),
         pa.field("kafka_key", pa.string()),
-        pa.field("ingestion_timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("ingestion_timestamp", TIMESTAMP_UTC, nullable=False),
         pa.field("ingestion_date", pa.date32(), nullable=False),
     ]
     # Schema evolution appends new columns at the end of the table: keep that order here.
     fields += [pa.field(name, pa.string()) for name in extra_columns]
     return pa.schema(fields)
+
+
+def _repeat(value: Any, arrow_type: pa.DataType, size: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, type=arrow_type), size)
 
 
 def _decode(data: bytes | None) -> str | None:
@@ -178,31 +217,45 @@ def to_bronze_batch(
         if payload is None:
             malformed += 1
             continue
+        if payload.keys() <= _KNOWN_FIELDS:
+            continue
         for name in extra_fields(payload):
             if name.lower() not in known and len(extras) < MAX_EXTRA_COLUMNS:
                 extras.append(name)
                 known.add(name.lower())
 
-    columns: dict[str, list[Any]] = {}
+    objects = [{} if p is None else p for p in payloads]
+    columns: dict[str, pa.Array | list[Any]] = {}
     for name in EVENT_SCHEMA.fieldNames():
-        convert = _CONVERTERS.get(name, _as_string)
-        columns[name] = [None if p is None else convert(p.get(name)) for p in payloads]
+        columns[name] = _typed_column([o.get(name) for o in objects], name)
     for name in extras:
-        columns[name] = [None if p is None else _as_text(p.get(name)) for p in payloads]
+        columns[name] = [_as_text(o.get(name)) for o in objects]
     columns["_raw"] = [_decode(r.value) for r in records]
-    columns["kafka_topic"] = [r.topic for r in records]
+    topics = {r.topic for r in records}
+    columns["kafka_topic"] = (
+        _repeat(topics.pop(), pa.string(), len(records))
+        if len(topics) == 1
+        else [r.topic for r in records]
+    )
     columns["kafka_partition"] = [r.partition for r in records]
     columns["kafka_offset"] = [r.offset for r in records]
     columns["kafka_timestamp"] = [
         None if r.timestamp_ms is None else r.timestamp_ms * 1000 for r in records
     ]
     columns["kafka_key"] = [_decode(r.key) for r in records]
-    kept = ingestion_timestamps or {}
-    columns["ingestion_timestamp"] = [
-        kept.get((r.partition, r.offset), ingestion_timestamp) for r in records
-    ]
-    columns["ingestion_date"] = [ingestion_date] * len(records)
+    if ingestion_timestamps:
+        columns["ingestion_timestamp"] = [
+            ingestion_timestamps.get((r.partition, r.offset), ingestion_timestamp) for r in records
+        ]
+    else:
+        columns["ingestion_timestamp"] = _repeat(ingestion_timestamp, TIMESTAMP_UTC, len(records))
+    columns["ingestion_date"] = _repeat(ingestion_date, pa.date32(), len(records))
 
     schema = arrow_schema(extras)
-    arrays = [pa.array(columns[field.name], type=field.type) for field in schema]
+    arrays = [
+        column
+        if isinstance(column := columns[field.name], pa.Array)
+        else pa.array(column, type=field.type)
+        for field in schema
+    ]
     return BronzeBatch(pa.Table.from_arrays(arrays, schema=schema), malformed, extras)

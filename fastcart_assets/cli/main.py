@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from fastcart_assets.cli.kafka import kafka
+from fastcart_assets.cli.lake import query, sql, ui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,4 +18,5 @@ def cli() -> None:
     """
 
 
-cli.add_command(kafka)
+for command in (kafka, query, sql, ui):
+    cli.add_command(command)

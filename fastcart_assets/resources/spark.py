@@ -36,7 +36,7 @@ def embedded_spark_url() -> str:
     with _server_lock:
         if _server_url is None:
             # Sail logs every session at INFO on stderr; keep the console for FastCart's own output.
-            os.environ.setdefault("RUST_LOG", "warn")
+            os.environ.setdefault("RUST_LOG", "error")
             from pysail.spark import SparkConnectServer
 
             server = SparkConnectServer(ip="127.0.0.1", port=0)

@@ -1,0 +1,92 @@
+"""`fastcart query`, `fastcart sql` and `fastcart ui`: look at the lake and the pipeline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from fastcart_assets.settings import Settings
+
+
+def _session():
+    from fastcart_assets.resources.spark import spark_session
+
+    return spark_session(Settings.from_env().spark_remote)
+
+
+def show(frame, limit: int) -> None:
+    """Print up to `limit` rows as an aligned table (no Spark job beyond the limit)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = frame.limit(limit).collect()
+    table = Table(show_lines=False, header_style="bold")
+    for name in frame.columns:
+        table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=28)
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    Console(width=max(120, min(240, 14 * len(frame.columns)))).print(table)
+    click.echo(f"({len(rows)} rows shown)")
+
+
+@click.command()
+@click.argument("table")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="only this date (the table's partition column)",
+)
+def query(table: str, limit: int, day) -> None:
+    """Show rows of TABLE (path, view name or short name, e.g. daily_product_revenue)."""
+    from fastcart_assets.query import UnknownTable, read_table, resolve_table
+
+    try:
+        resolved = resolve_table(table)
+        frame = read_table(_session(), Settings.from_env(), resolved, day.date() if day else None)
+    except UnknownTable as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{resolved}" + (f" on {day.date()}" if day else ""))
+    show(frame, limit)
+
+
+@click.command()
+@click.argument("statement")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def sql(statement: str, limit: int) -> None:
+    """Run a SQL STATEMENT with every table registered as a view (e.g. gold_top_products)."""
+    from pyspark.errors import PySparkException
+
+    from fastcart_assets.query import register_views
+
+    session = _session()
+    views = register_views(session, Settings.from_env())
+    if not views:
+        raise click.ClickException("no tables yet: run `fastcart run` (or `fastcart demo`) first")
+    try:
+        show(session.sql(statement), limit)
+    except PySparkException as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise click.ClickException(f"{first_line}\nviews: {', '.join(views)}") from exc
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
+def ui(port: int) -> None:
+    """Open the Dagster UI on this project (`dagster dev` with workspace.yaml)."""
+    from fastcart_assets.instance import ensure_dagster_home
+
+    home = ensure_dagster_home()
+    workspace = Path("workspace.yaml")
+    if not workspace.exists():
+        raise click.ClickException("run `fastcart ui` from the project directory (workspace.yaml)")
+    click.echo(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={home}); Ctrl-C stops it")
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    sys.exit(subprocess.call(command, env={**os.environ}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from fastcart_assets.cli.generate import generate
 from fastcart_assets.cli.kafka import kafka
 from fastcart_assets.cli.lake import query, sql, ui
 
@@ -18,5 +19,5 @@ def cli() -> None:
     """
 
 
-for command in (kafka, query, sql, ui):
+for command in (kafka, generate, query, sql, ui):
     cli.add_command(command)

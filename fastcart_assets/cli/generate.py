@@ -1,0 +1,202 @@
+"""`fastcart generate`: FastCart's order-event generator (the seed's options, and more)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from fastcart_assets.settings import Settings
+
+
+def _parse_start(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not a date or ISO datetime (e.g. 2025-11-09 or 2025-11-09T08:00:00Z)",
+            param_hint="--start",
+        ) from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@click.command()
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="minutes of event time to generate [default: 5, or unlimited with --orders]",
+)
+@click.option(
+    "--min-delay",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="minimum seconds between two new orders",
+)
+@click.option(
+    "--max-delay",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="maximum seconds between two new orders",
+)
+@click.option(
+    "--kafka-bootstrap-servers",
+    metavar="HOST:PORT",
+    default=None,
+    help="send to this Kafka cluster (without it, events go to the console)",
+)
+@click.option("--kafka-topic", default=None, help="[default: FASTCART_KAFKA_TOPIC]")
+@click.option("--output-console", is_flag=True, help="also print events when sending to Kafka")
+@click.option("--no-console", is_flag=True, help="never print events")
+@click.option(
+    "--orders",
+    type=click.IntRange(min=1),
+    default=None,
+    help="stop creating orders after N (their later steps still follow)",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="time compression: 60 = an hour per minute, 0 = as fast as possible",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="reproducible stream; with the same --start the bytes are identical",
+)
+@click.option("--start", default=None, help="time of the first event [default: now, UTC]")
+@click.option(
+    "--dirty-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="share of events with a defect: duplicates, nulls, bad totals, unknown "
+    "statuses, future timestamps, malformed JSON",
+)
+def generate(
+    duration,
+    min_delay,
+    max_delay,
+    kafka_bootstrap_servers,
+    kafka_topic,
+    output_console,
+    no_console,
+    orders,
+    speed,
+    seed,
+    start,
+    dirty_rate,
+) -> None:
+    """Generate FastCart order events (pending → confirmed → processing → shipped)."""
+    from fastcart_assets.generator.orders import GeneratorConfig
+    from fastcart_assets.generator.producer import DeliveryFailed, KafkaSink
+    from fastcart_assets.generator.producer import generate as run
+
+    if min_delay > max_delay:
+        raise click.BadParameter("--min-delay must not exceed --max-delay")
+    if max_delay == 0:
+        raise click.BadParameter("--max-delay must be above 0", param_hint="--max-delay")
+    if duration is None and orders is None:
+        duration = 5.0
+    config = GeneratorConfig(
+        start=_parse_start(start),
+        duration=timedelta(minutes=duration) if duration is not None else None,
+        orders=orders,
+        min_delay_s=min_delay,
+        max_delay_s=max_delay,
+        seed=seed,
+    )
+    sink = None
+    if kafka_bootstrap_servers:
+        from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError, list_topics
+        from fastcart_assets.resources.kafka import KafkaResource
+
+        topic = kafka_topic or Settings.from_env().kafka_topic
+        kafka = KafkaResource(bootstrap_servers=kafka_bootstrap_servers, topic=topic)
+        try:
+            if topic not in list_topics(kafka):
+                raise TopicError(
+                    f"topic {topic!r} does not exist; create it with "
+                    f"`fastcart kafka create-topic {topic}`"
+                )
+        except (KafkaUnavailable, TopicError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        sink = KafkaSink(kafka.producer(), topic)
+    to_console = not no_console and (sink is None or output_console)
+    console = (lambda message: click.echo(message.decode(errors="replace"))) if to_console else None
+
+    with _progress(orders, enabled=not to_console) as progress:
+        try:
+            summary = run(
+                config,
+                dirty_rate=dirty_rate,
+                speed=speed,
+                sink=sink,
+                console=console,
+                progress=progress,
+            )
+        except DeliveryFailed as exc:
+            raise click.ClickException(str(exc)) from exc
+    _print_summary(summary, sink)
+
+
+class _progress:
+    """A rich progress line on stderr (orders created, events sent), off when printing events."""
+
+    def __init__(self, total_orders: int | None, enabled: bool):
+        self.total = total_orders
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("generating"),
+            BarColumn(),
+            TextColumn("{task.completed} orders, {task.fields[events]} events"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("orders", total=self.total, events=0)
+        return self.update
+
+    def update(self, summary) -> None:
+        self.bar.update(self.task, completed=summary.orders, events=summary.events)
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_summary(summary, sink) -> None:
+    def err(text: str) -> None:
+        click.echo(text, err=True)
+
+    where = f"to Kafka topic {sink.topic}" if sink is not None else "to the console"
+    err(
+        f"Generated {summary.orders} orders, {summary.events} events, "
+        f"{summary.messages} messages {where} in {summary.seconds:.1f} s"
+    )
+    if summary.first_event is not None:
+        err(
+            f"  event time {summary.first_event:%Y-%m-%d %H:%M:%S} .. "
+            f"{summary.last_event:%Y-%m-%d %H:%M:%S} UTC; {summary.in_flight} orders in flight"
+        )
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items()))
+    err(f"  events by status: {statuses}")
+    defects = ", ".join(f"{k} {v}" for k, v in sorted(summary.defects.items())) or "none"
+    err(f"  defects: {defects}")

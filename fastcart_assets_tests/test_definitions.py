@@ -1,6 +1,5 @@
 """The code location loads, and the Spark resource round-trips a partitioned Delta table."""
 
-
 import dagster as dg
 from pyspark.sql import functions as F
 
@@ -31,10 +30,13 @@ def test_delta_round_trip_through_the_spark_resource_in_materialize(tmp_path):
             writer.mode("append").save(path)
 
     for key in ("2025-01-01", "2025-01-02"):
-        assert dg.materialize([numbers], partition_key=key,
-                              resources={"spark": SparkResource()}).success
+        assert dg.materialize(
+            [numbers], partition_key=key, resources={"spark": SparkResource()}
+        ).success
     session = SparkResource().spark_session
     table = session.read.format("delta").load(path)
     assert table.count() == 20
     assert sorted(str(r.day) for r in table.select("day").distinct().collect()) == [
-        "2025-01-01", "2025-01-02"]
+        "2025-01-01",
+        "2025-01-02",
+    ]

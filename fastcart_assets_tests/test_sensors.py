@@ -13,8 +13,9 @@ from fastcart_assets_tests.helpers import clean_values, produce
 
 def _tick(settings):
     resources = build_resources(settings)
-    context = dg.build_sensor_context(resources={"kafka": resources["kafka"],
-                                                 "lake": resources["lake"]})
+    context = dg.build_sensor_context(
+        resources={"kafka": resources["kafka"], "lake": resources["lake"]}
+    )
     return kafka_new_data_sensor(context)
 
 

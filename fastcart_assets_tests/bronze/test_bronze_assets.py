@@ -113,8 +113,10 @@ def test_replaying_a_past_partition_replaces_exactly_it(spark, settings, kafka):
         (r.kafka_partition, r.kafka_offset): r.ingestion_timestamp
         for r in bronze(spark, settings).where(f"ingestion_date = '{yesterday}'").collect()
     }
-    spark.sql(f"DELETE FROM delta.`{table_path}` WHERE kafka_offset % 7 = 0 "
-              f"AND ingestion_date = DATE'{yesterday}'")
+    spark.sql(
+        f"DELETE FROM delta.`{table_path}` WHERE kafka_offset % 7 = 0 "
+        f"AND ingestion_date = DATE'{yesterday}'"
+    )
     assert bronze(spark, settings).count() < 500
 
     assert materialize_bronze(settings, day=yesterday).success

@@ -18,8 +18,14 @@ N = 6_000
 
 def _worker(settings, broker, topic, **env) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "fastcart_assets_tests.bronze.ingest_worker",
-         broker.address, topic, settings.table_path(BRONZE_TABLE)],
+        [
+            sys.executable,
+            "-m",
+            "fastcart_assets_tests.bronze.ingest_worker",
+            broker.address,
+            topic,
+            settings.table_path(BRONZE_TABLE),
+        ],
         env={**os.environ, **{k: str(v) for k, v in env.items()}},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -54,7 +54,14 @@ def test_every_message_is_one_row_including_malformed_and_tombstones():
     batch = to_bronze_batch(_records(values), NOW, date(2026, 1, 2))
     rows = batch.table.to_pylist()
     assert [r["kafka_offset"] for r in rows] == [0, 1, 2, 3, 4, 5]
-    assert [r["_raw"] for r in rows] == ['{"order_id": "ORD-1"}', "garbage", "", None, "[]", '"text"']
+    assert [r["_raw"] for r in rows] == [
+        '{"order_id": "ORD-1"}',
+        "garbage",
+        "",
+        None,
+        "[]",
+        '"text"',
+    ]
     assert [r["order_id"] for r in rows] == ["ORD-1", None, None, None, None, None]
     assert batch.malformed == 5
 

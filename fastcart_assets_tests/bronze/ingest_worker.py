@@ -29,7 +29,7 @@ def main() -> None:
     result = ingest_new_messages(
         spark_session(), kafka, table_path, today_utc(), batch_size=batch_size, on_batch=maybe_die
     )
-    print(f"rows_written={result.rows_written}")
+    sys.stdout.write(f"rows_written={result.rows_written}\n")
 
 
 if __name__ == "__main__":

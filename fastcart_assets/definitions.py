@@ -10,6 +10,7 @@ from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.sensors import kafka_new_data_sensor
 from fastcart_assets.settings import Settings
+from fastcart_assets.silver.assets import silver_ecommerce_sales
 
 
 def build_resources(settings: Settings) -> dict:
@@ -21,7 +22,7 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
-all_assets = [bronze_ecommerce_sales]
+all_assets = [bronze_ecommerce_sales, silver_ecommerce_sales]
 
 defs = dg.Definitions(
     assets=all_assets,

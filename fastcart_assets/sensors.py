@@ -1,6 +1,5 @@
 """The Kafka sensor: request a Bronze run when the topic holds messages Bronze does not."""
 
-
 import os
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """`bronze/ecommerce_sales`: every Kafka message exactly once, partitioned by ingestion date."""
 
-
 import dagster as dg
 from pydantic import Field
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
+from fastcart_assets.gold.assets import gold_customer_analytics, gold_sales_performance
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
@@ -22,7 +23,12 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
-all_assets = [bronze_ecommerce_sales, silver_ecommerce_sales]
+all_assets = [
+    bronze_ecommerce_sales,
+    silver_ecommerce_sales,
+    gold_sales_performance,
+    gold_customer_analytics,
+]
 
 defs = dg.Definitions(
     assets=all_assets,

@@ -35,6 +35,7 @@ class BronzeConfig(dg.Config):
     group_name="bronze",
     kinds={"kafka", "spark", "delta"},
     pool="delta_bronze",
+    backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
         dg.AssetCheckSpec(
             CHECK_NO_DUPLICATES,

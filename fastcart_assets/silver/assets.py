@@ -1,6 +1,7 @@
 """`silver/ecommerce_sales` and `silver/ecommerce_sales_rejected`, one step per partition range."""
 
 import dagster as dg
+from pyspark.sql import functions as F
 
 from fastcart_assets.bronze.assets import BRONZE_KEY
 from fastcart_assets.partitions import daily_partitions, partition_dates, today_utc
@@ -116,7 +117,7 @@ def _silver_metadata(result: SilverResult) -> dict:
 def _checks(session, paths: list[str], days):
     bronze_path, silver_path, rejected_path = paths
     silver = session.read.format("delta").load(silver_path)
-    in_days = silver.where(silver.silver_ingestion_date.isin(days))
+    in_days = silver.where(F.col("silver_ingestion_date").isin(days))
     for check in rule_checks(in_days):
         yield dg.AssetCheckResult(
             asset_key=SILVER_KEY,

@@ -1,0 +1,101 @@
+"""Build and write Gold tables: shared frames once per step, then each table's partitions.
+
+The shared frames (reduced events, order facts) are written once to a scratch Parquet
+location under the lake and read back by every table, so a step computes the whole-table
+reduction of Silver once, however many tables it writes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from fastcart_assets.delta import table_exists
+from fastcart_assets.gold import customer_analytics as ca
+from fastcart_assets.gold import sales_performance as sp
+from fastcart_assets.gold.events import order_facts, order_status_events
+from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
+
+
+@dataclass(frozen=True)
+class SharedFrames:
+    events: DataFrame
+    facts: DataFrame
+
+
+@contextmanager
+def shared_frames(
+    spark: SparkSession, silver_path: str, scratch_root: str
+) -> Iterator[SharedFrames]:
+    """The reduced events and order facts of the whole Silver table, computed once."""
+    scratch = f"{scratch_root.rstrip('/')}/_scratch/gold-{uuid.uuid4().hex[:12]}"
+    silver = spark.read.format("delta").load(silver_path)
+    events = order_status_events(silver)
+    events.write.mode("overwrite").parquet(f"{scratch}/events")
+    events = spark.read.parquet(f"{scratch}/events")
+    order_facts(events).write.mode("overwrite").parquet(f"{scratch}/facts")
+    try:
+        yield SharedFrames(events, spark.read.parquet(f"{scratch}/facts"))
+    finally:
+        if "://" not in scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+SALES_BUILDERS: dict[str, Callable[[SharedFrames, Sequence[date]], DataFrame]] = {
+    "daily_product_revenue": lambda s, d: sp.daily_product_revenue(s.events, d),
+    "hourly_order_trends": lambda s, d: sp.hourly_order_trends(s.events, s.facts, d),
+    "order_status_distribution": lambda s, d: sp.order_status_distribution(s.events, d),
+    "conversion_metrics": lambda s, d: sp.conversion_metrics(s.facts, d),
+    "payment_method_revenue": lambda s, d: sp.payment_method_revenue(s.facts, d),
+    "top_products": lambda s, d: sp.top_products(s.events, d),
+}
+
+
+def customer_builders(shared: SharedFrames, snapshots: Sequence[date]):
+    """Table name -> a function building it, over one completed-orders frame per step."""
+    completed = ca.completed_by_snapshot(shared.facts, snapshots)
+    totals = ca.customers(completed)
+    return {
+        "top_customers": lambda: ca.top_customers(totals),
+        "customer_segments": lambda: ca.customer_segments(totals, snapshots),
+        "payment_method_preferences": lambda: ca.payment_method_preferences(completed),
+        "geographic_analysis": lambda: ca.geographic_analysis(completed),
+        "customer_retention": lambda: ca.customer_retention(totals, snapshots),
+        "processing_time_by_segment": lambda: ca.processing_time_by_segment(
+            completed, totals, snapshots
+        ),
+    }
+
+
+def write_partitions(frame: DataFrame, path: str, table: str, dates: Sequence[date]) -> None:
+    """Replace exactly the partitions `dates` of a Gold table (created on first write)."""
+    column = partition_column(table)
+    spark = frame.sparkSession
+    if not table_exists(path):
+        (
+            spark.createDataFrame([], GOLD_SCHEMAS[table])
+            .write.format("delta")
+            .mode("overwrite")
+            .partitionBy(column)
+            .save(path)
+        )
+    listed = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(set(dates)))
+    (
+        frame.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"{column} IN ({listed})")
+        .save(path)
+    )
+
+
+def row_count(spark: SparkSession, path: str, table: str, dates: Sequence[date]) -> int:
+    column = partition_column(table)
+    frame = spark.read.format("delta").load(path)
+    return frame.where(F.col(column).isin(list(dates))).count()

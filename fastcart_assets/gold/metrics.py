@@ -1,0 +1,46 @@
+"""Small expressions shared by the Gold tables, following SPEC.md §7 "Conventions"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+
+def share(part: Column, whole: Column) -> Column:
+    """part / whole × 100; null when whole is 0."""
+    return F.when(whole > 0, part.cast("double") * 100.0 / whole)
+
+
+def mean(total: Column, count: Column) -> Column:
+    """total / count; null when count is 0."""
+    return F.when(count > 0, total.cast("double") / count)
+
+
+def count_if(condition: Column) -> Column:
+    return F.sum(F.when(condition, 1).otherwise(0))
+
+
+def sum_or_zero(column: Column) -> Column:
+    return F.coalesce(F.sum(column), F.lit(0))
+
+
+def latest(value: str) -> Column:
+    """`value` from the latest event (ties: higher order_id); a null there stays null."""
+    return F.max_by(F.col(value), F.struct(F.col("timestamp"), F.col("order_id")))
+
+
+def cents(money: Column) -> Column:
+    return F.round(money, 2)
+
+
+def ranked(frame: DataFrame, group: Sequence[str], order: Sequence[Column], limit: int):
+    """Add a 1-based `rank` within `group` by `order` and keep the first `limit` rows."""
+    window = Window.partitionBy(*group).orderBy(*order)
+    return frame.withColumn("rank", F.row_number().over(window)).where(F.col("rank") <= limit)
+
+
+def dates_frame(spark: SparkSession, dates: Sequence[date], name: str) -> DataFrame:
+    return spark.createDataFrame([(d,) for d in sorted(set(dates))], f"{name} date")

@@ -64,6 +64,8 @@ def execute(
     else:
         partition = None
         tags |= {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    # Dagster's console logger prints every event at DEBUG; the CLI prints its own summary.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     job = defs.get_implicit_global_asset_job_def()
     started = time.monotonic()
     result = job.execute_in_process(
@@ -71,7 +73,7 @@ def execute(
         asset_selection=list(keys),
         partition_key=partition,
         tags=tags,
-        run_config=run_config,
+        run_config={**quiet, **(run_config or {})},
         raise_on_error=False,
     )
     stage = StageResult(
@@ -111,21 +113,68 @@ def stale_partitions(
     return sorted(date.fromisoformat(k) for k, sid in up.items() if sid > down.get(k, -1))
 
 
-def catch_up(
+def touched_since_gold(instance: dg.DagsterInstance) -> list[date]:
+    """Dates Silver reported touched in materializations Gold has not caught up with."""
+    from fastcart_assets.gold.assets import SALES_GROUP, gold_key
+    from fastcart_assets.silver.assets import SILVER_KEY, TOUCHED_DATES
+
+    gold_marker = gold_key(SALES_GROUP, "daily_product_revenue")
+    latest_gold = instance.fetch_materializations(gold_marker, limit=1).records
+    after = latest_gold[0].storage_id if latest_gold else None
+    touched: set[date] = set()
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=SILVER_KEY, after_storage_id=after),
+            limit=500,
+            cursor=cursor,
+        )
+        for record in page.records:
+            metadata = record.asset_materialization.metadata
+            if TOUCHED_DATES in metadata:
+                touched.update(date.fromisoformat(d) for d in metadata[TOUCHED_DATES].value)
+        if not page.has_more:
+            return sorted(touched)
+        cursor = page.cursor
+
+
+def run_catch_up(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
-    stages: Sequence[Callable[[dg.Definitions, dg.DagsterInstance, CatchUpResult], None]],
+    bronze_config: dict | None = None,
+    on_stage: Callable[[StageResult], None] | None = None,
 ) -> CatchUpResult:
-    """Run each stage in order; a stage that fails stops the ones after it."""
-    started = time.monotonic()
+    """Bronze for new Kafka data, Silver for stale dates, Gold for touched dates and snapshots."""
+    from fastcart_assets.bronze.assets import BRONZE_KEY
+    from fastcart_assets.gold.assets import CUSTOMER_GROUP, SALES_GROUP, gold_key
+    from fastcart_assets.settings import CUSTOMER_ANALYTICS_TABLES, SALES_PERFORMANCE_TABLES
+    from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
+
+    today = today_utc()  # "today" is the UTC date when the run starts
     outcome = CatchUpResult()
-    for stage in stages:
-        stage(defs, instance, outcome)
-        if outcome.stages and not outcome.stages[-1].success:
-            break
+    started = time.monotonic()
+
+    def stage(name, keys, days, run_config=None) -> bool:
+        result, _ = execute(defs, instance, name, keys, days, run_config)
+        outcome.stages.append(result)
+        if on_stage:
+            on_stage(result)
+        return result.success
+
+    config = (
+        {"ops": {"bronze__ecommerce_sales": {"config": bronze_config}}} if bronze_config else None
+    )
+    ok = stage("bronze", [BRONZE_KEY], [today], config)
+    stale = stale_partitions(instance, BRONZE_KEY, SILVER_KEY) if ok else []
+    if ok and stale:
+        ok = stage("silver", [SILVER_KEY, REJECTED_KEY], stale)
+    touched = touched_since_gold(instance) if ok else []
+    if ok and touched:
+        sales = [gold_key(SALES_GROUP, t) for t in SALES_PERFORMANCE_TABLES]
+        ok = stage("gold_sales_performance", sales, touched)
+    if ok:
+        customers = [gold_key(CUSTOMER_GROUP, t) for t in CUSTOMER_ANALYTICS_TABLES]
+        first = min([*touched, today])
+        stage("gold_customer_analytics", customers, [first, today])
     outcome.seconds = time.monotonic() - started
     return outcome
-
-
-def today() -> date:
-    return today_utc()

@@ -7,6 +7,7 @@ import click
 from fastcart_assets.cli.generate import generate
 from fastcart_assets.cli.kafka import kafka
 from fastcart_assets.cli.lake import query, sql, ui
+from fastcart_assets.cli.pipeline import demo, run, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,5 +20,5 @@ def cli() -> None:
     """
 
 
-for command in (kafka, generate, query, sql, ui):
+for command in (kafka, generate, run, validate, demo, query, sql, ui):
     cli.add_command(command)

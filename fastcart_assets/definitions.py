@@ -30,10 +30,16 @@ all_assets = [
     gold_customer_analytics,
 ]
 
-defs = dg.Definitions(
-    assets=all_assets,
-    sensors=[kafka_new_data_sensor],
-    resources=build_resources(Settings.from_env()),
-    # One process per run: the embedded Spark engine starts once per run, not once per asset.
-    executor=dg.in_process_executor,
-)
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The code location for `settings` (the CLI and tests build it for their environment)."""
+    return dg.Definitions(
+        assets=all_assets,
+        sensors=[kafka_new_data_sensor],
+        resources=build_resources(settings),
+        # One process per run: the embedded Spark engine starts once per run, not per asset.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -21,7 +21,7 @@ def _echo_stage(stage) -> None:
 
 def run_pipeline(offset_reset: str, batch_size: int | None):
     """The catch-up through Dagster in DAGSTER_HOME; returns the outcome."""
-    from fastcart_assets.definitions import defs
+    from fastcart_assets.definitions import build_definitions
     from fastcart_assets.instance import get_instance
     from fastcart_assets.pipeline import run_catch_up
 
@@ -30,6 +30,7 @@ def run_pipeline(offset_reset: str, batch_size: int | None):
         config["batch_size"] = batch_size
     instance = get_instance()
     click.echo("fastcart run: Bronze ← Kafka, Silver, touched Gold dates, customer snapshots")
+    defs = build_definitions(Settings.from_env())
     outcome = run_catch_up(defs, instance, bronze_config=config, on_stage=_echo_stage)
     checks_passed = sum(s.checks_passed for s in outcome.stages)
     checks_failed = sum(len(s.checks_failed) for s in outcome.stages)

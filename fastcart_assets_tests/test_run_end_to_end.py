@@ -1,0 +1,96 @@
+"""`fastcart run` end to end on a dirty stream, then a late event moving Gold numbers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from fastcart_assets.cli.main import cli
+from fastcart_assets.generator.orders import GeneratorConfig, format_timestamp
+from fastcart_assets.generator.producer import KafkaSink, generate
+from fastcart_assets.kafka.topics import create_topic
+from fastcart_assets.partitions import today_utc
+from fastcart_assets.resources.spark import spark_session
+from fastcart_assets.validation import validate
+from fastcart_assets_tests.helpers import order_event
+
+
+def _run():
+    return CliRunner().invoke(cli, ["run"], catch_exceptions=False)
+
+
+def _gold(spark, settings, table):
+    path = settings.table_path(f"gold/sales_performance/{table}")
+    return {r.date: r for r in spark.read.format("delta").load(path).collect()}
+
+
+def test_run_reconciles_a_dirty_stream_and_picks_up_late_data(settings, kafka):
+    create_topic(kafka, kafka.topic, 3)
+    start = datetime.combine(today_utc() - timedelta(days=3), datetime.min.time(), UTC)
+    config = GeneratorConfig(
+        start=start, duration=timedelta(days=2), min_delay_s=60, max_delay_s=240, seed=5
+    )
+    generate(config, dirty_rate=0.1, speed=0, sink=KafkaSink(kafka.producer(), kafka.topic))
+
+    first = _run()
+    assert first.exit_code == 0, first.output
+    assert "checks" in first.output and "0 failed" in first.output
+    spark = spark_session()
+    report = validate(spark, settings)
+    assert report.passed, [c for c in report.reconciliations + report.spot_checks if not c.passed]
+    assert report.counts["silver/ecommerce_sales"] > 0
+    assert report.duplicates_dropped > 0 and sum(report.rejected_by_reason.values()) > 0
+
+    # A late order: created three days ago, shipped two days ago, both events arrive only now.
+    created_day, shipped_day = start.date(), start.date() + timedelta(days=1)
+    late = [
+        order_event(
+            99_999_991,
+            status="pending",
+            timestamp=f"{created_day}T08:00:00Z",
+            total=1000.0,
+            price=500.0,
+            quantity=2,
+            product_id="PROD-099",
+        ),
+        order_event(
+            99_999_991,
+            status="shipped",
+            timestamp=f"{shipped_day}T09:30:00Z",
+            total=1000.0,
+            price=500.0,
+            quantity=2,
+            product_id="PROD-099",
+        ),
+    ]
+    before_conversion = _gold(spark, settings, "conversion_metrics")[created_day]
+    before_revenue = {r.product_id for r in _gold_rows(spark, settings, shipped_day)}
+    producer = kafka.producer()
+    for event in late:
+        producer.produce(
+            kafka.topic, key=event["order_id"].encode(), value=json.dumps(event).encode()
+        )
+    assert producer.flush(10) == 0
+
+    second = _run()
+    assert second.exit_code == 0, second.output
+    after_conversion = _gold(spark, settings, "conversion_metrics")[created_day]
+    assert after_conversion.total_orders_created == before_conversion.total_orders_created + 1
+    assert after_conversion.total_orders_shipped == before_conversion.total_orders_shipped + 1
+    products = {r.product_id: r for r in _gold_rows(spark, settings, shipped_day)}
+    assert "PROD-099" not in before_revenue
+    assert products["PROD-099"].total_revenue == 1000.0
+    assert validate(spark, settings).passed
+
+
+def _gold_rows(spark, settings, day):
+    path = settings.table_path("gold/sales_performance/daily_product_revenue")
+    return spark.read.format("delta").load(path).where(f"date = DATE'{day}'").collect()
+
+
+def test_format_timestamp_is_the_seed_format():
+    assert format_timestamp(datetime(2025, 11, 9, 15, 55, 40, 669190)) == (
+        "2025-11-09T15:55:40.669190Z"
+    )

@@ -94,3 +94,35 @@ def test_format_timestamp_is_the_seed_format():
     assert format_timestamp(datetime(2025, 11, 9, 15, 55, 40, 669190)) == (
         "2025-11-09T15:55:40.669190Z"
     )
+
+
+def test_query_sql_and_validate_on_a_tampered_lake(settings, kafka):
+    create_topic(kafka, kafka.topic, 2)
+    start = datetime.combine(today_utc() - timedelta(days=1), datetime.min.time(), UTC)
+    generate(
+        GeneratorConfig(
+            start=start, duration=timedelta(hours=12), min_delay_s=60, max_delay_s=120, seed=8
+        ),
+        dirty_rate=0.05,
+        speed=0,
+        sink=KafkaSink(kafka.producer(), kafka.topic),
+    )
+    assert _run().exit_code == 0
+    runner = CliRunner()
+    queried = runner.invoke(cli, ["query", "conversion_metrics", "--limit", "3"])
+    assert queried.exit_code == 0 and "total_orders_created" in queried.output
+    counted = runner.invoke(cli, ["sql", "SELECT count(*) AS n FROM silver_ecommerce_sales"])
+    assert counted.exit_code == 0 and "(1 rows shown)" in counted.output
+    bad = runner.invoke(cli, ["sql", "SELECT nope FROM silver_ecommerce_sales"])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    unknown = runner.invoke(cli, ["query", "no_such_table"])
+    assert unknown.exit_code == 1 and "unknown table" in unknown.output
+    assert runner.invoke(cli, ["validate"]).exit_code == 0
+
+    # Losing Silver rows breaks the reconciliation: validate says so and exits 1.
+    spark = spark_session()
+    silver = settings.table_path("silver/ecommerce_sales")
+    spark.sql(f"DELETE FROM delta.`{silver}` WHERE kafka_offset % 10 = 3")
+    tampered = runner.invoke(cli, ["validate"])
+    assert tampered.exit_code == 1
+    assert "[FAIL] Bronze rows = Silver + rejected + dropped duplicates" in tampered.output

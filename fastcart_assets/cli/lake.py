@@ -19,17 +19,23 @@ def _session():
 
 
 def show(frame, limit: int) -> None:
-    """Print up to `limit` rows as an aligned table (no Spark job beyond the limit)."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Print up to `limit` rows: a table on a terminal, tab-separated lines otherwise."""
     rows = frame.limit(limit).collect()
-    table = Table(show_lines=False, header_style="bold")
-    for name in frame.columns:
-        table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=28)
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    Console(width=max(120, min(240, 14 * len(frame.columns)))).print(table)
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(header_style="bold")
+        for name in frame.columns:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=32)
+        for row in cells:
+            table.add_row(*row)
+        Console().print(table)
+    else:
+        click.echo("\t".join(frame.columns))
+        for row in cells:
+            click.echo("\t".join(row))
     click.echo(f"({len(rows)} rows shown)")
 
 

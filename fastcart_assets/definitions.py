@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
@@ -9,7 +11,7 @@ from fastcart_assets.gold.assets import gold_customer_analytics, gold_sales_perf
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
-from fastcart_assets.sensors import kafka_new_data_sensor
+from fastcart_assets.sensors import kafka_new_data_sensor, silver_touched_dates_sensor
 from fastcart_assets.settings import Settings
 from fastcart_assets.silver.assets import silver_ecommerce_sales
 
@@ -23,19 +25,58 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
-all_assets = [
-    bronze_ecommerce_sales,
-    silver_ecommerce_sales,
-    gold_sales_performance,
-    gold_customer_analytics,
-]
+# The seed's schedule (Bronze every 5-15 min, Silver 15-30 min, Gold 1-4 h) as freshness.
+FRESHNESS = {
+    "bronze": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(minutes=15), warn_window=timedelta(minutes=10)
+    ),
+    "silver": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(minutes=30), warn_window=timedelta(minutes=20)
+    ),
+    "gold": dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=4), warn_window=timedelta(hours=2)
+    ),
+}
+# Silver follows Bronze partition by partition, never past a failed blocking check. Gold
+# follows the dates Silver touched (`silver_touched_dates_sensor`), which partition
+# mappings cannot express: a Silver partition touches Gold dates other than its own.
+SILVER_AUTOMATION = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+)
+
+
+def _with_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
+    layer = spec.key.path[0]
+    updates = {"freshness_policy": FRESHNESS[layer]}
+    if layer == "silver":
+        updates["automation_condition"] = SILVER_AUTOMATION
+    return spec.replace_attributes(**updates)
+
+
+all_assets = dg.map_asset_specs(
+    _with_policies,
+    [
+        bronze_ecommerce_sales,
+        silver_ecommerce_sales,
+        gold_sales_performance,
+        gold_customer_analytics,
+    ],
+)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for `settings` (the CLI and tests build it for their environment)."""
     return dg.Definitions(
         assets=all_assets,
-        sensors=[kafka_new_data_sensor],
+        sensors=[
+            kafka_new_data_sensor,
+            silver_touched_dates_sensor,
+            dg.AutomationConditionSensorDefinition(
+                "silver_automation",
+                target=dg.AssetSelection.groups("silver"),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            ),
+        ],
         resources=build_resources(settings),
         # One process per run: the embedded Spark engine starts once per run, not per asset.
         executor=dg.in_process_executor,

@@ -63,3 +63,43 @@ def kafka_new_data_sensor(
         asset_selection=[BRONZE_KEY],
         tags={"fastcart/trigger": "kafka_sensor", "fastcart/layer": "bronze"},
     )
+
+
+@dg.sensor(
+    name="silver_touched_dates_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests the Gold partitions a Silver materialization touched (late data "
+    "included) and the customer snapshots from the earliest of them through today.",
+)
+def silver_touched_dates_sensor(context: dg.SensorEvaluationContext):
+    """After each successful Silver run: Gold for its touched dates, snapshots through today."""
+    from fastcart_assets.gold.assets import gold_run_requests
+    from fastcart_assets.silver.assets import SILVER_KEY, TOUCHED_DATES
+
+    after = int(context.cursor) if context.cursor else None
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=SILVER_KEY, after_storage_id=after),
+        limit=100,
+        ascending=True,
+    ).records
+    touched: set = set()
+    cursor = after
+    for record in records:
+        run = context.instance.get_run_by_id(record.run_id)
+        if run is not None and not run.is_finished:
+            break  # its checks are still running: look again next tick
+        cursor = record.storage_id
+        if run is not None and run.status != dg.DagsterRunStatus.SUCCESS:
+            context.log.info(
+                "skipping Silver run %s: it did not succeed (failed check?)", record.run_id
+            )
+            continue
+        metadata = record.asset_materialization.metadata
+        if TOUCHED_DATES in metadata:
+            touched.update(metadata[TOUCHED_DATES].value)
+    if cursor != after:
+        context.update_cursor(str(cursor))
+    if not touched:
+        return dg.SkipReason("no new successful Silver materialization with touched dates")
+    return gold_run_requests(sorted(touched), run_key_prefix=f"silver-{cursor}")

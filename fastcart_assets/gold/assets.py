@@ -285,3 +285,35 @@ def _customer_checks(session, lake, shared: SharedFrames, snapshots, selected):
                 )
             )
     yield from (r for r in results if r is not None)
+
+
+def gold_run_requests(touched: list[str], run_key_prefix: str) -> list[dg.RunRequest]:
+    """Runs for Gold: sales tables over the touched dates, snapshots from the first through
+    today (each one run over a contiguous partition range)."""
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from fastcart_assets.partitions import partition_key, today_utc
+
+    today = partition_key(today_utc())
+    first, last = min(touched), max(touched)
+    ranges = {
+        SALES_GROUP: (first, last),
+        CUSTOMER_GROUP: (min(first, today), today),
+    }
+    tables = {SALES_GROUP: SALES_PERFORMANCE_TABLES, CUSTOMER_GROUP: CUSTOMER_ANALYTICS_TABLES}
+    return [
+        dg.RunRequest(
+            run_key=f"{run_key_prefix}-{group}",
+            asset_selection=[gold_key(group, t) for t in tables[group]],
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: start,
+                ASSET_PARTITION_RANGE_END_TAG: end,
+                "fastcart/trigger": "silver_touched_dates",
+                "fastcart/layer": "gold",
+            },
+        )
+        for group, (start, end) in ranges.items()
+    ]

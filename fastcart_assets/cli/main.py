@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from fastcart_assets.cli.bench import bench
 from fastcart_assets.cli.generate import generate
 from fastcart_assets.cli.kafka import kafka
 from fastcart_assets.cli.lake import query, sql, ui
@@ -20,5 +21,5 @@ def cli() -> None:
     """
 
 
-for command in (kafka, generate, run, validate, demo, query, sql, ui):
+for command in (kafka, generate, run, validate, demo, query, sql, ui, bench):
     cli.add_command(command)

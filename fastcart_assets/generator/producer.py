@@ -74,6 +74,7 @@ def generate(
     console: Callable[[bytes], None] | None = None,
     progress: Callable[[GenerationSummary], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    max_messages: int | None = None,
 ) -> GenerationSummary:
     """Generate the stream of `config`, sending each message to `sink` and/or `console`.
 
@@ -85,6 +86,7 @@ def generate(
         console: called with each message's bytes, or None.
         progress: called every 1,000 events with the summary so far.
         sleep: the pause function (tests pass a fake clock).
+        max_messages: stop once this many messages were sent (benchmarks size by messages).
     """
     stream = OrderStream(config)
     injector = DefectInjector(dirty_rate, stream.rng)
@@ -109,6 +111,8 @@ def generate(
         if progress is not None and summary.events % 1_000 == 0:
             summary.orders = stream.created
             progress(summary)
+        if max_messages is not None and summary.messages >= max_messages:
+            break
     if sink is not None:
         try:
             sink.close()

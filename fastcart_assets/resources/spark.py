@@ -69,6 +69,19 @@ def spark_session(remote: str | None = None, extra_config: dict[str, Any] | None
     return builder.getOrCreate()
 
 
+def jvm_spark_session(cores: int | None = None):
+    """A classic local JVM Spark session (pyspark's bundled jars), for benchmark comparisons.
+
+    It reads and writes Parquet: delta-spark's jars cannot be fetched here.
+    """
+    master = f"local[{cores or '*'}]"
+    builder = SparkSession.builder.master(master).appName("fastcart-jvm-reference")
+    classic = {"spark.api.mode": "classic", "spark.ui.enabled": "false"}
+    for key, value in {**BASE_SPARK_CONFIG, **classic}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
 class SparkResource(PySparkResource):
     """Spark for FastCart assets: embedded Sail by default, or `remote` (FASTCART_SPARK_REMOTE)."""
 

@@ -67,6 +67,7 @@ def kafka_new_data_sensor(
 
 @dg.sensor(
     name="silver_touched_dates_sensor",
+    asset_selection=dg.AssetSelection.groups("sales_performance", "customer_analytics"),
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Requests the Gold partitions a Silver materialization touched (late data "

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 EVENT_COLUMNS = (
@@ -31,26 +31,21 @@ STATUS_RANK = {"pending": 1, "confirmed": 2, "processing": 3, "shipped": 4, "can
 def order_status_events(silver: DataFrame) -> DataFrame:
     """One event per (order_id, status): the earliest valid one (ties: the later ingested).
 
-    An aggregation, not a window: the minimum of a struct ordered by timestamp, then by the
-    negated ingestion time and Kafka coordinates, carries the winning row's values with it.
+    Read the result back from storage before ranking it again: Sail cannot plan a window
+    over a window (Gold writes these frames to scratch Parquet, see gold.build).
     """
-    carried = [c for c in EVENT_COLUMNS if c not in ("order_id", "status", "timestamp")]
-    winner = F.min(
-        F.struct(
-            F.col("timestamp"),
-            (-F.unix_micros("ingestion_timestamp")).alias("_later_ingested"),
-            (-F.col("kafka_partition")).alias("_higher_partition"),
-            (-F.col("kafka_offset")).alias("_higher_offset"),
-            *carried,
-        )
-    ).alias("e")
-    reduced = (
-        silver.where(F.col("data_quality_score"))
-        .groupBy("order_id", "status")
-        .agg(winner)
-        .select("order_id", "status", "e.timestamp", *[f"e.{c}" for c in carried])
+    window = Window.partitionBy("order_id", "status").orderBy(
+        F.col("timestamp").asc(),
+        F.col("ingestion_timestamp").desc(),
+        F.col("kafka_partition").desc(),
+        F.col("kafka_offset").desc(),
     )
-    return reduced.select(
+    earliest = (
+        silver.where(F.col("data_quality_score"))
+        .withColumn("_n", F.row_number().over(window))
+        .where("_n = 1")
+    )
+    return earliest.select(
         *EVENT_COLUMNS,
         F.to_date("timestamp").alias("event_date"),
         F.hour("timestamp").alias("event_hour"),

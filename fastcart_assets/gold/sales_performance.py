@@ -83,14 +83,15 @@ def hourly_order_trends(events: DataFrame, facts: DataFrame, dates: Sequence[dat
 def order_status_distribution(events: DataFrame, dates: Sequence[date]) -> DataFrame:
     """Each order with an event on D once, under the status of its latest event that day."""
     spark = events.sparkSession
-    # The latest event of the order that day: max of (timestamp, lifecycle rank, ...).
-    last_of_day = F.max(F.struct("timestamp", "status_rank", "status", "total")).alias("last")
+    last_of_day = Window.partitionBy("order_id", "event_date").orderBy(
+        F.col("timestamp").desc(), F.col("status_rank").desc()
+    )
     latest_events = (
         _on(events, "event_date", dates)
-        .groupBy("order_id", "event_date")
-        .agg(last_of_day)
-        .groupBy(F.col("event_date").alias("date"), F.col("last.status").alias("status"))
-        .agg(F.count(F.lit(1)).alias("n"), F.sum("last.total").alias("revenue"))
+        .withColumn("_n", F.row_number().over(last_of_day))
+        .where("_n = 1")
+        .groupBy(F.col("event_date").alias("date"), "status")
+        .agg(F.count(F.lit(1)).alias("n"), F.sum("total").alias("revenue"))
     )
     statuses = spark.createDataFrame([(s,) for s in ORDER_STATUSES], "status string")
     grid = dates_frame(spark, dates, "date").crossJoin(statuses)

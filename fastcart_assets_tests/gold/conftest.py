@@ -68,13 +68,15 @@ def row(
 
 
 @pytest.fixture
-def frames(spark):
-    """(events, facts) of the given Silver rows."""
+def frames(spark, tmp_path):
+    """(events, facts) of the given Silver rows, stored and read back as Gold's step does."""
 
     def build(rows):
         silver = spark.createDataFrame(rows, SILVER_SCHEMA)
-        events = order_status_events(silver)
-        return events, order_facts(events)
+        order_status_events(silver).write.parquet(str(tmp_path / "events"))
+        events = spark.read.parquet(str(tmp_path / "events"))
+        order_facts(events).write.parquet(str(tmp_path / "facts"))
+        return events, spark.read.parquet(str(tmp_path / "facts"))
 
     return build
 

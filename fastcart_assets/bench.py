@@ -100,6 +100,7 @@ def run_transforms(spark, bronze_parquet: str, out: str) -> None:
     """Silver and Gold transforms of the pipeline on Parquet, for any engine."""
     from fastcart_assets.gold.build import SALES_BUILDERS, SharedFrames, customer_builders
     from fastcart_assets.gold.events import order_facts, order_status_events
+    from fastcart_assets.scratch import stored
     from fastcart_assets.silver.transforms import (
         classify,
         newest_per_key,
@@ -109,14 +110,12 @@ def run_transforms(spark, bronze_parquet: str, out: str) -> None:
     )
 
     now = datetime.now(UTC)
-    classified = classify(typed_events(spark.read.parquet(bronze_parquet)))
+    bronze = spark.read.parquet(bronze_parquet)
+    classified = stored(classify(typed_events(bronze)), f"{out}/classified")
     rejected_rows(classified, now).write.mode("overwrite").parquet(f"{out}/rejected")
-    newest_per_key(silver_rows(classified, now)).write.mode("overwrite").parquet(f"{out}/silver")
-    events = order_status_events(spark.read.parquet(f"{out}/silver"))
-    events.write.mode("overwrite").parquet(f"{out}/events")
-    events = spark.read.parquet(f"{out}/events")
-    order_facts(events).write.mode("overwrite").parquet(f"{out}/facts")
-    shared = SharedFrames(events, spark.read.parquet(f"{out}/facts"))
+    silver = stored(newest_per_key(silver_rows(classified, now)), f"{out}/silver")
+    events = stored(order_status_events(silver), f"{out}/events")
+    shared = SharedFrames(events, stored(order_facts(events), f"{out}/facts"))
     dates = sorted(r[0] for r in events.select("event_date").distinct().collect())
     for name, build in SALES_BUILDERS.items():
         build(shared, dates).write.mode("overwrite").parquet(f"{out}/{name}")

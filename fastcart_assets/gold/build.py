@@ -7,8 +7,6 @@ reduction of Silver once, however many tables it writes.
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from fastcart_assets.gold import customer_analytics as ca
 from fastcart_assets.gold import sales_performance as sp
 from fastcart_assets.gold.events import order_facts, order_status_events
 from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
+from fastcart_assets.scratch import scratch_dir, stored
 
 
 @dataclass(frozen=True)
@@ -35,17 +34,10 @@ def shared_frames(
     spark: SparkSession, silver_path: str, scratch_root: str
 ) -> Iterator[SharedFrames]:
     """The reduced events and order facts of the whole Silver table, computed once."""
-    scratch = f"{scratch_root.rstrip('/')}/_scratch/gold-{uuid.uuid4().hex[:12]}"
-    silver = spark.read.format("delta").load(silver_path)
-    events = order_status_events(silver)
-    events.write.mode("overwrite").parquet(f"{scratch}/events")
-    events = spark.read.parquet(f"{scratch}/events")
-    order_facts(events).write.mode("overwrite").parquet(f"{scratch}/facts")
-    try:
-        yield SharedFrames(events, spark.read.parquet(f"{scratch}/facts"))
-    finally:
-        if "://" not in scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+    with scratch_dir(scratch_root, "gold") as scratch:
+        silver = spark.read.format("delta").load(silver_path)
+        events = stored(order_status_events(silver), f"{scratch}/events")
+        yield SharedFrames(events, stored(order_facts(events), f"{scratch}/facts"))
 
 
 SALES_BUILDERS: dict[str, Callable[[SharedFrames, Sequence[date]], DataFrame]] = {

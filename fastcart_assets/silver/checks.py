@@ -45,10 +45,15 @@ def rule_checks(silver: DataFrame) -> list[RuleCheck]:
 
 def duplicate_keys(silver: DataFrame) -> int:
     """Rows beyond the first for each (order_id, timestamp) over the whole table."""
-    row = silver.agg(
-        F.count(F.lit(1)).alias("rows"), F.count_distinct(*[F.col(c) for c in KEY]).alias("keys")
-    ).collect()[0]
-    return int(row.rows) - int(row["keys"])
+    extra = (
+        silver.groupBy(*KEY)
+        .count()
+        .where(F.col("count") > 1)
+        .agg(F.sum(F.col("count") - 1).alias("extra"))
+        .collect()[0]
+        .extra
+    )
+    return int(extra or 0)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ same table, and re-running a partition changes nothing.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from fastcart_assets.schemas import (
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
 )
+from fastcart_assets.scratch import scratch_dir, stored
 from fastcart_assets.silver.rules import HARD_RULES, SOFT_RULES
 from fastcart_assets.silver.transforms import (
     KEY,
@@ -95,8 +97,18 @@ def process_partitions(
     bronze = (
         spark.read.format("delta").load(bronze_path).where(_date_filter("ingestion_date", dates))
     )
-    classified = classify(typed_events(bronze))
+    with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
+        _merge_batch(
+            spark, bronze, silver_path, rejected_path, dates, now, last_date, scratch, result
+        )
+    return result
 
+
+def _merge_batch(
+    spark, bronze, silver_path, rejected_path, dates, now, last_date, scratch, result: SilverResult
+) -> None:
+    """Classify once (stored under `scratch`), replace rejected rows, MERGE the winners."""
+    classified = stored(classify(typed_events(bronze)), f"{scratch}/classified")
     _summarize(classified, result)
     (
         rejected_rows(classified, now)
@@ -106,8 +118,7 @@ def process_partitions(
         .save(rejected_path)
     )
 
-    candidates = silver_rows(classified, now)
-    winners = newest_per_key(candidates)
+    winners = stored(newest_per_key(silver_rows(classified, now)), f"{scratch}/winners")
     winners.createOrReplaceTempView("silver_incoming")
     on = " AND ".join(f"t.{c} = s.{c}" for c in KEY)
     spark.sql(
@@ -121,7 +132,6 @@ def process_partitions(
     result.rows_written = int(stats.rows)
     result.duplicates_in_batch = result.passed - winners.count()
     result.touched_dates = touched_dates(silver, written, last_date)
-    return result
 
 
 def _summarize(classified: DataFrame, result: SilverResult) -> None:

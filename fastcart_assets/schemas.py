@@ -95,7 +95,7 @@ SILVER_SCHEMA = StructType(
         StructField("kafka_offset", LongType(), nullable=False),
         *INGESTION_COLUMNS.fields,
         StructField("data_quality_score", BooleanType(), nullable=False),
-        StructField("dq_failures", ArrayType(StringType(), containsNull=False), nullable=False),
+        StructField("dq_failures", ArrayType(StringType()), nullable=False),
         StructField("silver_ingestion_timestamp", TimestampType(), nullable=False),
         StructField("silver_ingestion_date", DateType(), nullable=False),
     ]
@@ -108,7 +108,7 @@ SILVER_REJECTED_SCHEMA = StructType(
         StructField("_raw", StringType()),
         *KAFKA_COORDINATES.fields,
         *INGESTION_COLUMNS.fields,
-        StructField("rejection_reasons", ArrayType(StringType(), containsNull=False), False),
+        StructField("rejection_reasons", ArrayType(StringType()), False),
         StructField("rejected_at", TimestampType(), nullable=False),
         StructField("silver_ingestion_date", DateType(), nullable=False),
     ]

@@ -52,6 +52,15 @@ class PartitionProgress:
     messages: int = 0
     gaps: int = 0
 
+    def advance(self, offset: int) -> bool:
+        """Record the message at `offset`; False when it was already read (to skip)."""
+        if offset < self.next_offset:
+            return False
+        self.gaps += offset - self.next_offset
+        self.next_offset = offset + 1
+        self.messages += 1
+        return True
+
     @property
     def lag(self) -> int:
         """Messages known to exist beyond what this run read (0 when it caught up)."""
@@ -333,11 +342,8 @@ def _consume_until_caught_up(
                 if message.offset() >= state.end_at_start:  # EOF carries the next offset
                     pending.discard(partition)
                 continue
-            if message.offset() < state.next_offset:
+            if not state.advance(message.offset()):
                 continue
-            state.gaps += message.offset() - state.next_offset
-            state.next_offset = message.offset() + 1
-            state.messages += 1
             result.bytes_read += len(message.value() or b"")
             buffer.append(kafka_record(message))
             if len(buffer) >= batch_size:

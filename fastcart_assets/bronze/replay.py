@@ -116,11 +116,8 @@ def replay_partition(
                 if message.offset() > ranges[partition][1]:
                     pending.discard(partition)
                     continue
-                if message.offset() < state.next_offset:
+                if not state.advance(message.offset()):
                     continue
-                state.gaps += message.offset() - state.next_offset
-                state.next_offset = message.offset() + 1
-                state.messages += 1
                 records.append(kafka_record(message))
                 if state.next_offset > ranges[partition][1]:
                     pending.discard(partition)

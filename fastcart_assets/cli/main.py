@@ -8,6 +8,7 @@ from fastcart_assets.cli.bench import bench
 from fastcart_assets.cli.generate import generate
 from fastcart_assets.cli.kafka import kafka
 from fastcart_assets.cli.lake import query, sql, ui
+from fastcart_assets.cli.maintenance import history, maintain
 from fastcart_assets.cli.pipeline import demo, run, validate
 
 
@@ -21,5 +22,5 @@ def cli() -> None:
     """
 
 
-for command in (kafka, generate, run, validate, demo, query, sql, ui, bench):
+for command in (kafka, generate, run, validate, demo, query, sql, ui, bench, maintain, history):
     cli.add_command(command)

@@ -124,20 +124,15 @@ def read_messages(
     with closing_consumer(kafka.consumer(group_id="fastcart-cli-consume")) as consumer:
         consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
         seen = 0
-        at_end: set[int] = set()
         while max_messages is None or seen < max_messages:
             batch = consumer.consume(500, timeout=idle_timeout_s)
-            if not batch and len(at_end) == len(partitions):
-                return
             if not batch:
-                return
+                return  # idle: the end of every partition was reached
             for message in batch:
                 if message.error():
                     if message.error().code() == KafkaError._PARTITION_EOF:
-                        at_end.add(message.partition())
                         continue
                     raise KafkaException(message.error())
-                at_end.discard(message.partition())
                 yield message
                 seen += 1
                 if max_messages is not None and seen >= max_messages:

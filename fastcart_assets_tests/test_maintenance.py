@@ -1,4 +1,4 @@
-"""Maintenance on real Delta tables: retention, compaction, vacuum, history; dry run changes nothing."""
+"""Maintenance on real Delta tables: retention, compaction, vacuum, history, dry run."""
 
 from __future__ import annotations
 

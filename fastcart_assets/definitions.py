@@ -8,6 +8,7 @@ import dagster as dg
 
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
 from fastcart_assets.gold.assets import gold_customer_analytics, gold_sales_performance
+from fastcart_assets.jobs import maintenance_job, maintenance_schedule
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
@@ -68,6 +69,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for `settings` (the CLI and tests build it for their environment)."""
     return dg.Definitions(
         assets=all_assets,
+        jobs=[maintenance_job],
+        schedules=[maintenance_schedule],
         sensors=[
             kafka_new_data_sensor,
             silver_touched_dates_sensor,

@@ -56,3 +56,17 @@ def test_retention_compaction_and_dry_run(spark, tmp_path, monkeypatch):
     assert shown.exit_code == 0 and "OPTIMIZE" in shown.output
     dry = CliRunner().invoke(cli, ["maintain", "--dry-run"])
     assert dry.exit_code == 0 and "dry run: nothing was changed" in dry.output
+
+
+def test_maintenance_job_runs_in_dagster(spark, tmp_path):
+    from fastcart_assets.jobs import maintenance_job
+    from fastcart_assets.resources.lake import LakeResource
+
+    root = str(tmp_path / "lake")
+    path = Settings(lake_root=root).table_path(BRONZE_TABLE)
+    long_ago = (datetime.now(UTC) - timedelta(days=200)).date()
+    _bronze_day(spark, path, long_ago, 0)
+    _bronze_day(spark, path, datetime.now(UTC).date(), 10)
+    result = maintenance_job.execute_in_process(resources={"lake": LakeResource(root=root)})
+    assert result.success
+    assert spark.read.format("delta").load(path).count() == 5

@@ -10,6 +10,7 @@ import pytest
 
 from fastcart_assets.bronze.ingest import append_to_bronze
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
+from fastcart_assets.settings import BRONZE_TABLE, SILVER_REJECTED_TABLE, SILVER_TABLE, Settings
 from fastcart_assets.silver.writes import process_partitions
 
 
@@ -19,16 +20,20 @@ class Lake:
     root: str
 
     @property
+    def settings(self) -> Settings:
+        return Settings(lake_root=self.root)
+
+    @property
     def bronze(self) -> str:
-        return f"{self.root}/bronze"
+        return self.settings.table_path(BRONZE_TABLE)
 
     @property
     def silver(self) -> str:
-        return f"{self.root}/silver"
+        return self.settings.table_path(SILVER_TABLE)
 
     @property
     def rejected(self) -> str:
-        return f"{self.root}/rejected"
+        return self.settings.table_path(SILVER_REJECTED_TABLE)
 
     def add_bronze(self, payloads, day: date, written: datetime, partition=0, first_offset=0):
         """Append raw payloads (dicts are JSON-encoded) as Bronze rows of `day`."""

@@ -4,9 +4,15 @@ import dagster as dg
 from pydantic import Field
 
 from fastcart_assets.bronze.checks import audit_offsets, run_ranges
-from fastcart_assets.bronze.ingest import OFFSET_RESETS, IngestResult, ingest_new_messages
+from fastcart_assets.bronze.ingest import (
+    OFFSET_RESETS,
+    IngestResult,
+    OffsetsOutOfRange,
+    ingest_new_messages,
+)
 from fastcart_assets.bronze.replay import replay_partition
 from fastcart_assets.delta import table_exists
+from fastcart_assets.kafka.topics import TopicError
 from fastcart_assets.partitions import daily_partitions, partition_dates, today_utc
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
@@ -35,6 +41,9 @@ class BronzeConfig(dg.Config):
     group_name="bronze",
     kinds={"kafka", "spark", "delta"},
     pool="delta_bronze",
+    # Transient Kafka/Spark errors (broker restarting, a dropped connection) are retried;
+    # re-running is safe because Bronze resumes from the offsets it holds.
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
         dg.AssetCheckSpec(
@@ -69,11 +78,24 @@ def bronze_ecommerce_sales(
         raise dg.Failure(f"offset_reset must be one of {', '.join(OFFSET_RESETS)}")
     table_path = lake.table_path(BRONZE_TABLE)
     session = spark.spark_session
+    try:
+        results = _ingest(context, config, session, kafka, table_path)
+    except (OffsetsOutOfRange, TopicError) as exc:
+        # A data or setup problem: retrying cannot help, so fail without retries.
+        raise dg.Failure(str(exc), allow_retries=False) from exc
+    yield dg.MaterializeResult(asset_key=BRONZE_KEY, metadata=_metadata(results))
+    yield from _checks(session, table_path, kafka.topic, results)
+
+
+def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
     today = today_utc()
     results: list[IngestResult] = []
     for day in partition_dates(context):
         if day > today:
-            raise dg.Failure(f"partition {day} is in the future; Bronze ingests today's ({today})")
+            raise dg.Failure(
+                f"partition {day} is in the future; Bronze ingests today's ({today})",
+                allow_retries=False,
+            )
         if day == today:
             context.log.info("ingesting new messages of topic %s into %s", kafka.topic, day)
             result = ingest_new_messages(
@@ -91,8 +113,7 @@ def bronze_ecommerce_sales(
             context.log.info("replaying Bronze partition %s from Kafka", day)
             result = replay_partition(session, kafka, table_path, day)
         results.append(result)
-    yield dg.MaterializeResult(asset_key=BRONZE_KEY, metadata=_metadata(results))
-    yield from _checks(session, table_path, kafka.topic, results)
+    return results
 
 
 def _metadata(results: list[IngestResult]) -> dict:

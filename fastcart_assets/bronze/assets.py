@@ -14,6 +14,7 @@ from fastcart_assets.bronze.replay import replay_partition
 from fastcart_assets.delta import table_exists
 from fastcart_assets.kafka.topics import TopicError
 from fastcart_assets.partitions import daily_partitions, partition_dates, today_utc
+from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
@@ -41,9 +42,7 @@ class BronzeConfig(dg.Config):
     group_name="bronze",
     kinds={"kafka", "spark", "delta"},
     pool="delta_bronze",
-    # Transient Kafka/Spark errors (broker restarting, a dropped connection) are retried;
-    # re-running is safe because Bronze resumes from the offsets it holds.
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL),
+    retry_policy=TRANSIENT_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
         dg.AssetCheckSpec(

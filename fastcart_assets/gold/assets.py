@@ -15,6 +15,7 @@ from fastcart_assets.gold.build import (
     write_partitions,
 )
 from fastcart_assets.partitions import daily_partitions, partition_dates
+from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.settings import (
@@ -147,6 +148,7 @@ def _result(group, table, name, failures, selected) -> dg.AssetCheckResult | Non
     can_subset=True,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="delta_gold_sales_performance",
+    retry_policy=TRANSIENT_RETRY,
     name="gold_sales_performance",
 )
 def gold_sales_performance(
@@ -229,6 +231,7 @@ def _sales_checks(session, lake, shared: SharedFrames, dates, selected):
     can_subset=True,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="delta_gold_customer_analytics",
+    retry_policy=TRANSIENT_RETRY,
     name="gold_customer_analytics",
 )
 def gold_customer_analytics(

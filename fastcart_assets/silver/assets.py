@@ -5,6 +5,7 @@ from pyspark.sql import functions as F
 
 from fastcart_assets.bronze.assets import BRONZE_KEY
 from fastcart_assets.partitions import daily_partitions, partition_dates, today_utc
+from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.settings import BRONZE_TABLE, SILVER_REJECTED_TABLE, SILVER_TABLE
@@ -71,6 +72,7 @@ _CHECKS = [
     check_specs=_CHECKS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="delta_silver",
+    retry_policy=TRANSIENT_RETRY,
 )
 def silver_ecommerce_sales(
     context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from fastcart_assets.cli.bench import bench
@@ -20,6 +22,9 @@ def cli() -> None:
     FASTCART_KAFKA_BOOTSTRAP (127.0.0.1:9092), FASTCART_KAFKA_TOPIC (ecommerce-sales),
     FASTCART_SPARK_REMOTE (unset: embedded Sail), DAGSTER_HOME (./.dagster_home).
     """
+    # Dagster's deprecation notices are for code authors, not for command-line users.
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 for command in (kafka, generate, run, validate, demo, query, sql, ui, bench, maintain, history):

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
 from fastcart_assets.delta import table_exists
 from fastcart_assets.kafka.topics import closing_consumer, partitions_of, watermarks
+from fastcart_assets.locks import writes_table
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.schemas import BRONZE_SCHEMA
 
@@ -185,6 +186,7 @@ def _verify_positions(
     return problems
 
 
+@writes_table
 def ingest_new_messages(
     spark: SparkSession,
     kafka: KafkaResource,

@@ -28,6 +28,7 @@ from fastcart_assets.bronze.ingest import (
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
 from fastcart_assets.delta import table_exists
 from fastcart_assets.kafka.topics import closing_consumer, watermarks
+from fastcart_assets.locks import writes_table
 from fastcart_assets.resources.kafka import KafkaResource
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,6 +64,7 @@ def _day_ranges(spark: SparkSession, table_path: str, topic: str, day: date):
     return ranges, kept
 
 
+@writes_table
 def replay_partition(
     spark: SparkSession,
     kafka: KafkaResource,

@@ -28,7 +28,7 @@ def _worker(settings, broker, topic, **env) -> subprocess.Popen:
         ],
         env={**os.environ, **{k: str(v) for k, v in env.items()}},
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
 
@@ -61,3 +61,17 @@ def test_killed_after_commits_and_mid_batch_then_rerun_gives_exactly_n(
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 0, out
     assert _rows(spark, settings) == (N, N)
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_never_double_the_data(spark, settings, broker, kafka, topic):
+    produce(kafka, clean_values(3_000))
+    first = _worker(settings, broker, topic, BATCH_SIZE=500)
+    second = _worker(settings, broker, topic, BATCH_SIZE=500)
+    errors = [process.communicate(timeout=120)[1] for process in (first, second)]
+    outcomes = [first.returncode, second.returncode]
+    assert 0 in outcomes
+    for code, error in zip(outcomes, errors, strict=True):
+        if code != 0:  # the loser fails cleanly, naming the reason
+            assert "another run is writing" in error
+    assert _rows(spark, settings) == (3_000, 3_000)

@@ -83,13 +83,16 @@ def silver_ecommerce_sales(
     paths = [lake.table_path(t) for t in (BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE)]
     result = process_partitions(session, *paths, days, last_date=today_utc())
     context.log.info(
-        "Silver %s..%s: %d rows in, %d written, %d rejected, %d duplicates in batch",
+        "Silver %s..%s: %d rows in, %d inserted, %d replaced, %d unchanged, %d rejected, "
+        "%d duplicates dropped",
         days[0],
         days[-1],
         result.rows_in,
-        result.rows_written,
+        result.inserted,
+        result.replaced,
+        result.unchanged,
         result.rejected,
-        result.duplicates_in_batch,
+        result.duplicates_dropped,
     )
     yield dg.MaterializeResult(asset_key=SILVER_KEY, metadata=_silver_metadata(result))
     yield dg.MaterializeResult(
@@ -104,13 +107,16 @@ def silver_ecommerce_sales(
 
 def _silver_metadata(result: SilverResult) -> dict:
     return {
-        "rows": dg.MetadataValue.int(result.rows_written),
+        "rows": dg.MetadataValue.int(result.rows_kept),
         "rows_in": dg.MetadataValue.int(result.rows_in),
-        "rows_kept": dg.MetadataValue.int(result.passed - result.duplicates_in_batch),
-        "rows_written": dg.MetadataValue.int(result.rows_written),
+        "inserted": dg.MetadataValue.int(result.inserted),
+        "replaced": dg.MetadataValue.int(result.replaced),
+        "unchanged": dg.MetadataValue.int(result.unchanged),
         "rejected": dg.MetadataValue.int(result.rejected),
         "rejected_by_reason": dg.MetadataValue.json(result.rejected_by_reason),
+        "flagged": dg.MetadataValue.int(result.flagged),
         "flagged_by_rule": dg.MetadataValue.json(result.flagged_by_rule),
+        "duplicates_dropped": dg.MetadataValue.int(result.duplicates_dropped),
         "duplicates_dropped_in_batch": dg.MetadataValue.int(result.duplicates_in_batch),
         TOUCHED_DATES: dg.MetadataValue.json([d.isoformat() for d in result.touched_dates]),
     }

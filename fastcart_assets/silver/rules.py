@@ -1,18 +1,21 @@
-"""Silver's data-quality rules (SPEC.md §6), each defined once as data.
+"""Silver's data-quality rules (SPEC.md §6), each defined exactly once, as data.
 
-A rule is a Spark expression that is TRUE when a row violates it. Hard rules send the row to
-the rejected table; soft rules keep it in Silver with `data_quality_score = false` and the
-rule's name in `dq_failures`. The same registry builds the Silver split, the asset checks and
-the validation report: adding a rule is adding one line to RULES.
+A rule's `violated()` is a Spark Column that is TRUE when a row VIOLATES it. Hard rules send the
+row to the rejected table; soft rules keep it in Silver with `data_quality_score = false` and the
+rule's name in `dq_failures`. The one registry, RULES, builds the Silver split
+(`silver.transforms.classify`) and the counts the asset checks and the report use
+(`count_violations`): adding a rule is adding one line to RULES.
 
-Expressions read the typed columns made by `silver.transforms.typed_events`: `payload_ok`,
-`event_time` (the parsed timestamp), blank strings already null.
+Rules read Silver's column names and types (`timestamp` already parsed, blank strings already
+null) plus one flag, IS_JSON_OBJECT, that `silver.transforms.typed_events` derives from `_raw`.
+`rule_inputs` supplies that flag for a frame that has no `_raw` (Silver itself).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -22,99 +25,112 @@ from fastcart_assets.schemas import ORDER_STATUSES
 HARD = "hard"
 SOFT = "soft"
 TOTAL_TOLERANCE = 0.01
-FUTURE_TOLERANCE_MINUTES = 5
+FUTURE_TOLERANCE_MICROS = 5 * 60 * 1_000_000  # five minutes
+IS_JSON_OBJECT = "_is_json_object"
+
+# Payload columns, under Silver's names, that only a payload parsed as a JSON object can set
+# (Bronze leaves every payload column null when the message is not a JSON object).
+PAYLOAD_COLUMNS = (
+    "order_id",
+    "timestamp",
+    "product_id",
+    "product_name",
+    "quantity",
+    "price",
+    "total",
+    "customer_id",
+    "customer_email",
+    "payment_method",
+    "status",
+    "cancellation_reason",
+)
 
 
 @dataclass(frozen=True)
 class Rule:
+    """One data-quality rule: hard rules reject the row, soft rules flag it."""
+
     name: str
-    kind: str  # HARD (reject) or SOFT (flag)
-    violated: Callable[[], Column]
+    kind: str  # HARD or SOFT
+    violated: Callable[[], Column]  # TRUE when the row violates the rule
     description: str
+
+    def violation(self) -> Column:
+        """`violated()` with null read as FALSE (a rule never yields null)."""
+        return F.coalesce(self.violated(), F.lit(False))
+
+
+def _missing(column: str) -> Callable[[], Column]:
+    return lambda: F.col(column).isNull()
+
+
+def _malformed_json() -> Column:
+    return ~F.col(IS_JSON_OBJECT)
+
+
+def _invalid_total() -> Column:
+    return F.col("total").isNull() | (F.col("total") <= 0)
 
 
 def _total_mismatch() -> Column:
-    expected = F.col("price") * F.col("quantity")
-    # Rounded so that a difference of exactly one cent is not a float artefact above 0.01.
-    difference = F.round(F.abs(F.col("total") - expected), 6)
+    # Rounded so that a difference of exactly one cent is not pushed above 0.01 by float error.
+    difference = F.round(F.abs(F.col("total") - F.col("price") * F.col("quantity")), 6)
     return F.col("price").isNull() | F.col("quantity").isNull() | (difference > TOTAL_TOLERANCE)
 
 
+def _invalid_status() -> Column:
+    return F.col("status").isNull() | ~F.col("status").isin(*ORDER_STATUSES)
+
+
+def _future_timestamp() -> Column:
+    # Against the row's own ingestion time, so reprocessing later gives the same answer.
+    limit = F.unix_micros(F.col("ingestion_timestamp")) + F.lit(FUTURE_TOLERANCE_MICROS)
+    return F.unix_micros(F.col("timestamp")) > limit
+
+
+# One line per rule, in the order reasons and failures are listed.
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "malformed_json",
-        HARD,
-        lambda: ~F.col("payload_ok"),
-        "the message is null, empty, not JSON, or JSON that is not an object",
-    ),
-    Rule(
-        "missing_order_id",
-        HARD,
-        lambda: F.col("order_id").isNull(),
-        "order_id is missing, null or blank",
-    ),
-    Rule(
-        "missing_customer_id",
-        HARD,
-        lambda: F.col("customer_id").isNull(),
-        "customer_id is missing, null or blank",
-    ),
-    Rule(
-        "invalid_total",
-        HARD,
-        lambda: F.col("total").isNull() | (F.col("total") <= 0),
-        "total is missing, non-numeric, zero or negative",
-    ),
-    Rule(
-        "invalid_timestamp",
-        HARD,
-        lambda: F.col("event_time").isNull(),
-        "timestamp is missing or not an ISO-8601 date and time",
-    ),
-    Rule(
-        "total_mismatch",
-        SOFT,
-        _total_mismatch,
-        "|total - price x quantity| > 0.01, or price or quantity missing",
-    ),
-    Rule(
-        "invalid_status",
-        SOFT,
-        lambda: F.col("status").isNull() | ~F.col("status").isin(*ORDER_STATUSES),
-        "status is not exactly one of pending, confirmed, processing, shipped, cancelled",
-    ),
-    Rule(
-        "future_timestamp",
-        SOFT,
-        lambda: (
-            F.col("event_time")
-            > F.col("ingestion_timestamp") + F.expr(f"INTERVAL {FUTURE_TOLERANCE_MINUTES} MINUTES")
-        ),
-        "timestamp later than the row's ingestion time + 5 minutes",
-    ),
+    Rule("malformed_json", HARD, _malformed_json, "null, empty, not JSON, or not a JSON object"),
+    Rule("missing_order_id", HARD, _missing("order_id"), "order_id missing, null or blank"),
+    Rule("missing_customer_id", HARD, _missing("customer_id"), "customer_id missing or blank"),
+    Rule("invalid_total", HARD, _invalid_total, "total missing, non-numeric, zero or negative"),
+    Rule("invalid_timestamp", HARD, _missing("timestamp"), "no ISO-8601 date and time"),
+    Rule("total_mismatch", SOFT, _total_mismatch, "|total - price x quantity| > 0.01 or unknown"),
+    Rule("invalid_status", SOFT, _invalid_status, "status not exactly one of the five statuses"),
+    Rule("future_timestamp", SOFT, _future_timestamp, "later than ingestion_timestamp + 5 min"),
 )
 
 HARD_RULES = tuple(rule for rule in RULES if rule.kind == HARD)
 SOFT_RULES = tuple(rule for rule in RULES if rule.kind == SOFT)
 
 
-def failed_rules(rules: tuple[Rule, ...]) -> Column:
+def failed_rules(rules: Sequence[Rule]) -> Column:
     """The names of the `rules` a row violates, in registry order (an empty array if none)."""
-    return F.array_compact(
-        F.array(
-            *[F.when(F.coalesce(rule.violated(), F.lit(False)), F.lit(rule.name)) for rule in rules]
-        )
+    names = [F.when(rule.violation(), F.lit(rule.name)) for rule in rules]
+    return F.array_compact(F.array(*names)).cast("array<string>")
+
+
+def any_payload_field_set(columns: Sequence[str]) -> Column:
+    """TRUE when one of the payload columns present in `columns` is not null."""
+    present = [F.col(name).isNotNull() for name in PAYLOAD_COLUMNS if name in columns]
+    return reduce(lambda a, b: a | b, present, F.lit(False))
+
+
+def rule_inputs(frame: DataFrame) -> DataFrame:
+    """`frame` with the columns every rule reads; Silver (no `_raw`) gets IS_JSON_OBJECT from its
+    payload columns, since only a payload parsed as a JSON object sets any of them."""
+    if IS_JSON_OBJECT in frame.columns:
+        return frame
+    return frame.withColumn(IS_JSON_OBJECT, any_payload_field_set(frame.columns))
+
+
+def count_violations(frame: DataFrame, rules: Sequence[Rule] = RULES) -> dict[str, int]:
+    """Rows of `frame` (Silver, or typed Bronze) violating each rule, in one aggregation.
+
+    In Silver every hard rule must count zero; a soft rule counts the rows it flags or should.
+    """
+    counts = rule_inputs(frame).agg(
+        *[F.sum(F.when(rule.violation(), 1).otherwise(0)).alias(rule.name) for rule in rules]
     )
-
-
-def count_violations(frame: DataFrame, rules: tuple[Rule, ...] = RULES) -> dict[str, int]:
-    """Rows of `frame` violating each rule, in one pass (for checks and the report)."""
-    row = frame.agg(
-        *[
-            F.sum(F.when(F.coalesce(rule.violated(), F.lit(False)), 1).otherwise(0)).alias(
-                rule.name
-            )
-            for rule in rules
-        ]
-    ).collect()[0]
+    row = counts.collect()[0]
     return {rule.name: int(row[rule.name] or 0) for rule in rules}

@@ -1,97 +1,178 @@
-"""Pure Silver transforms: type Bronze rows, split them by the rules, pick one row per key."""
+"""Pure Silver transforms (SPEC.md §6): type Bronze rows, split them by the rules, one row per key.
+
+    typed = typed_events(bronze)          # Silver's columns and types, originals kept aside
+    classified = classify(typed)          # + rejection_reasons (hard) and dq_failures (soft)
+    rejected_rows(classified, now)        # rows failing a hard rule, as SILVER_REJECTED_SCHEMA
+    newest_per_key(silver_rows(classified, now))   # the rest, as SILVER_SCHEMA, one per key
+
+No Dagster, no tables: `silver.writes` applies these to Delta tables.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from fastcart_assets.schemas import (
     ADDRESS_FIELDS,
-    EVENT_SCHEMA,
+    BRONZE_SCHEMA,
+    EVENT_FIELDS,
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
 )
-from fastcart_assets.silver.rules import HARD_RULES, SOFT_RULES, failed_rules
-
-# ISO-8601 date AND time; seconds, fraction and offset optional. A bare date does not match.
-ISO_DATETIME = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
-    r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+from fastcart_assets.silver.rules import (
+    HARD_RULES,
+    IS_JSON_OBJECT,
+    SOFT_RULES,
+    any_payload_field_set,
+    failed_rules,
+    rule_inputs,
 )
-STRING_FIELDS = tuple(f.name for f in EVENT_SCHEMA.fields if f.dataType.typeName() == "string")
-# The row that wins a duplicate key: latest ingested, then the higher Kafka coordinates.
-WINNER_ORDER = ("ingestion_timestamp", "kafka_partition", "kafka_offset")
+
 KEY = ("order_id", "timestamp")
-_ORIGINAL = "_bronze_"
+COORDINATES = ("kafka_topic", "kafka_partition", "kafka_offset")
+# The row that wins a key: latest ingested, then the higher Kafka partition, then offset (the
+# topic last, only so that the order is total).
+WINNER_ORDER = ("ingestion_timestamp", "kafka_partition", "kafka_offset", "kafka_topic")
+# Silver columns that say what the row is; the others record when Silver wrote it.
+CONTENT_COLUMNS = tuple(c for c in SILVER_SCHEMA.fieldNames() if c != "silver_ingestion_timestamp")
+ORIGINAL = "_bronze"  # struct of the Bronze payload fields as they were, for the rejected table
+
+# An ISO-8601 date AND time: groups date, hh:mm, :ss, fraction, offset.
+ISO_DATETIME = (
+    r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2})(:[0-9]{2})?([.,][0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+)
+BLANK = r"^[ \t\r\n]*$"
+JSON_OBJECT_START = r"^[ \t\r\n]*\{"
 
 
-def _blank_to_null(column: Column) -> Column:
-    """A string that is empty or only spaces counts as missing."""
-    return F.when(F.trim(column) != "", column)
+def blank_to_null(column: Column) -> Column:
+    """A string that is empty or only whitespace counts as missing (null)."""
+    return F.when(~column.rlike(BLANK), column)
 
 
-def parse_event_time(raw: Column) -> Column:
-    """The instant of an ISO-8601 date-and-time string (no offset = UTC), else null."""
-    text = F.trim(raw)
-    normalized = F.upper(F.regexp_replace(text, ",", "."))
-    return F.when(text.rlike(ISO_DATETIME), normalized.try_cast("timestamp"))
+def parse_timestamp(text: Column) -> Column:
+    """The UTC instant of an ISO-8601 date-and-time string (no offset = UTC), else null.
+
+    The parts are rebuilt as `yyyy-MM-ddTHH:mm:ss[.f]±HH:MM` before the cast, so the result does
+    not depend on the session time zone, and a bare date (which a cast would accept) is null.
+    Digits finer than a microsecond are dropped (truncated, as Python's `fromisoformat` does).
+    """
+    trimmed = F.trim(text)
+
+    def part(group: int) -> Column:
+        return F.regexp_extract(trimmed, ISO_DATETIME, group)
+
+    seconds, fraction, offset = part(3), part(4), part(5)
+    offset_hours = F.substring(offset, 1, 3)
+    offset_minutes = F.regexp_replace(F.substring(offset, 4, 3), ":", "")
+    canonical = F.concat(
+        part(1),
+        F.lit("T"),
+        part(2),
+        F.when(seconds == "", F.lit(":00")).otherwise(seconds),
+        F.substring(F.regexp_replace(fraction, ",", "."), 1, 7),  # "." and up to 6 digits
+        F.when(F.upper(offset).isin("", "Z"), F.lit("+00:00")).otherwise(
+            F.concat(
+                offset_hours,
+                F.lit(":"),
+                F.when(offset_minutes == "", F.lit("00")).otherwise(offset_minutes),
+            )
+        ),
+    )
+    return F.when(trimmed.rlike(ISO_DATETIME), canonical.try_cast("timestamp"))
+
+
+# The name the asset checks (silver.checks) know it by.
+parse_event_time = parse_timestamp
+
+
+def is_json_object(bronze: DataFrame) -> Column:
+    """TRUE when `_raw` is a JSON object, decided from `_raw` and Bronze's contract.
+
+    `_raw` must start with `{` after JSON whitespace. Bronze sets every payload field null when
+    the payload is not a JSON object, so a row with any payload field set is one; only a row
+    with none set (`{}`, unknown fields only, wrong types, or not parseable) is parsed here.
+    """
+    starts_like_object = F.coalesce(F.col("_raw").rlike(JSON_OBJECT_START), F.lit(False))
+    parses = F.from_json(F.col("_raw"), "map<string,string>").isNotNull()
+    fields_set = any_payload_field_set(EVENT_FIELDS)
+    return starts_like_object & F.when(fields_set, F.lit(True)).otherwise(parses)
 
 
 def typed_events(bronze: DataFrame) -> DataFrame:
-    """Bronze rows ready for the rules: blank strings null (originals kept aside),
-    `event_time` parsed and `payload_ok` (the message is a JSON object) decided."""
-    originals = {f"{_ORIGINAL}{name}": F.col(name) for name in STRING_FIELDS}
-    cleaned = {name: _blank_to_null(F.col(name)) for name in STRING_FIELDS}
-    derived = {
-        "payload_ok": F.coalesce(
-            F.from_json(F.col("_raw"), "map<string,string>").isNotNull(), F.lit(False)
-        ),
-        "event_time": parse_event_time(F.col("timestamp")),
+    """Bronze rows typed and flattened under Silver's names, ready for the rules.
+
+    Keeps `_raw`, the Kafka coordinates and ingestion columns, IS_JSON_OBJECT, and the
+    payload fields as Bronze had them in the struct ORIGINAL. Extra (evolved) Bronze columns
+    are ignored.
+    """
+    strings = {f.name for f in SILVER_SCHEMA.fields if f.dataType.typeName() == "string"}
+    typed = {
+        **{name: F.col(name) for name in EVENT_FIELDS if name != "shipping_address"},
+        **{f"shipping_{part}": F.col(f"shipping_address.{part}") for part in ADDRESS_FIELDS},
+        "timestamp": parse_timestamp(F.col("timestamp")),
     }
-    return bronze.withColumns(originals).withColumns(cleaned).withColumns(derived)
+    columns = [
+        (blank_to_null(value) if name in strings else value)
+        .cast(SILVER_SCHEMA[name].dataType)
+        .alias(name)
+        for name, value in typed.items()
+    ]
+    metadata = [c for c in BRONZE_SCHEMA.fieldNames() if c not in EVENT_FIELDS]
+    return bronze.select(
+        *columns,
+        *metadata,
+        is_json_object(bronze).alias(IS_JSON_OBJECT),
+        F.struct(*EVENT_FIELDS).alias(ORIGINAL),
+    )
 
 
 def classify(typed: DataFrame) -> DataFrame:
     """Add `rejection_reasons` (failed hard rules) and `dq_failures` (failed soft rules)."""
-    return typed.withColumns(
+    return rule_inputs(typed).withColumns(
         {"rejection_reasons": failed_rules(HARD_RULES), "dq_failures": failed_rules(SOFT_RULES)}
     )
 
 
-def rejected_rows(classified: DataFrame, now: datetime) -> DataFrame:
-    """Rows failing any hard rule: Bronze's fields as they were, plus every reason.
+def _utc(now: datetime) -> Column:
+    """`now` as a timestamp literal; a naive datetime is taken as UTC."""
+    moment = now if now.tzinfo else now.replace(tzinfo=UTC)
+    return F.lit(moment).cast("timestamp")
 
-    `silver_ingestion_date` is the Bronze partition the row came from.
-    """
-    columns = []
-    for name in SILVER_REJECTED_SCHEMA.fieldNames():
-        if name in STRING_FIELDS:
-            columns.append(F.col(f"{_ORIGINAL}{name}").alias(name))
-        elif name == "rejected_at":
-            columns.append(F.lit(now).cast("timestamp").alias(name))
-        elif name == "silver_ingestion_date":
-            columns.append(F.col("ingestion_date").alias(name))
-        else:
-            columns.append(F.col(name))
-    return classified.where(F.size("rejection_reasons") > 0).select(*columns)
+
+def rejected_rows(classified: DataFrame, now: datetime) -> DataFrame:
+    """Rows failing any hard rule, as SILVER_REJECTED_SCHEMA: Bronze's fields as they were,
+    every failed hard rule, `rejected_at` = now, `silver_ingestion_date` = the Bronze date."""
+    values = {
+        **{name: F.col(f"{ORIGINAL}.{name}") for name in EVENT_FIELDS},
+        "rejected_at": _utc(now),
+        "silver_ingestion_date": F.col("ingestion_date"),
+    }
+    return classified.where(F.size("rejection_reasons") > 0).select(
+        *[
+            values.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name)
+            for f in SILVER_REJECTED_SCHEMA.fields
+        ]
+    )
 
 
 def silver_rows(classified: DataFrame, now: datetime) -> DataFrame:
-    """Rows passing every hard rule, typed and flattened to SILVER_SCHEMA (not deduplicated)."""
+    """Rows passing every hard rule, as SILVER_SCHEMA (not deduplicated).
+
+    `data_quality_score` is true when no soft rule failed; `silver_ingestion_date` is the
+    Bronze date the row came from.
+    """
     values = {
-        "timestamp": F.col("event_time"),
         "data_quality_score": F.size("dq_failures") == 0,
-        "silver_ingestion_timestamp": F.lit(now).cast("timestamp"),
+        "silver_ingestion_timestamp": _utc(now),
         "silver_ingestion_date": F.col("ingestion_date"),
-        **{
-            f"shipping_{part}": _blank_to_null(F.col(f"shipping_address.{part}"))
-            for part in ADDRESS_FIELDS
-        },
     }
-    passed = classified.where(F.size("rejection_reasons") == 0)
-    return passed.select(
+    return classified.where(F.size("rejection_reasons") == 0).select(
         *[
             values.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name)
             for f in SILVER_SCHEMA.fields
@@ -106,22 +187,69 @@ def newest_per_key(rows: DataFrame) -> DataFrame:
 
 
 def newer_than(source: str, target: str) -> str:
-    """SQL condition: row `source` wins over row `target` of the same key."""
-    a, b, c = WINNER_ORDER
+    """SQL condition: the row aliased `source` wins over the row `target` of the same key."""
+    condition = "FALSE"
+    for column in reversed(WINNER_ORDER):
+        s, t = f"{source}.{column}", f"{target}.{column}"
+        condition = f"({s} > {t} OR ({s} = {t} AND {condition}))"
+    return condition
+
+
+def same_row(source: str, target: str, columns: Sequence[str] = COORDINATES) -> str:
+    """SQL condition: `source` and `target` agree (null-safe) on every one of `columns`."""
+    return " AND ".join(f"{source}.{c} <=> {target}.{c}" for c in columns)
+
+
+def replaces(source: str, target: str) -> str:
+    """SQL condition: `source` must replace `target` (same key): it wins, or it is the same
+    Bronze row with different content (reprocessed after a change in the rules)."""
+    differs = f"NOT ({same_row(source, target, CONTENT_COLUMNS)})"
+    return f"({newer_than(source, target)} OR ({same_row(source, target)} AND {differs}))"
+
+
+def merge_actions(
+    winners: DataFrame, silver: DataFrame, dates: Sequence[date], span: tuple[int, int]
+) -> DataFrame:
+    """`winners` (one per key) with `_action`, what the MERGE into `silver` does with each row,
+    and `_target_date`, the `silver_ingestion_date` of the row it would replace.
+
+    Actions: `insert` (new key), `replace` (it beats the Silver row, or is that same Bronze row
+    with other content), `unchanged` (Silver holds it already), `dropped` (Silver's row wins).
+    Only Silver's key columns are read, pruned to `span` (the winners' first and last timestamp,
+    epoch microseconds); whole rows only from the partitions `dates`, where the same Bronze row
+    would be.
+    """
+    first, last = (F.timestamp_micros(F.lit(micros)) for micros in span)
+    keys = silver.select(*KEY, *WINNER_ORDER, "silver_ingestion_date").where(
+        F.col("timestamp").between(first, last)
+    )
+    same_dates = silver.where(in_dates("silver_ingestion_date", dates))
+    on_key = " AND ".join(f"s.{c} = t.{c}" for c in KEY)
+    on_coordinates = " AND ".join(f"s.{c} = c.{c}" for c in COORDINATES)
+    differs = f"c.order_id IS NOT NULL AND NOT ({same_row('s', 'c', CONTENT_COLUMNS)})"
+    action = (
+        f"CASE WHEN t.order_id IS NULL THEN 'insert' "
+        f"WHEN {newer_than('s', 't')} THEN 'replace' "
+        f"WHEN {same_row('s', 't')} AND {differs} THEN 'replace' "
+        f"WHEN {same_row('s', 't')} THEN 'unchanged' ELSE 'dropped' END"
+    )
     return (
-        f"({source}.{a} > {target}.{a} OR ({source}.{a} = {target}.{a} AND "
-        f"({source}.{b} > {target}.{b} OR ({source}.{b} = {target}.{b} AND "
-        f"{source}.{c} > {target}.{c}))))"
+        winners.alias("s")
+        .join(keys.alias("t"), F.expr(on_key), "left")
+        .join(same_dates.alias("c"), F.expr(on_coordinates), "left")
+        .select(
+            "s.*",
+            F.expr(action).alias("_action"),
+            F.col("t.silver_ingestion_date").alias("_target_date"),
+        )
     )
 
 
-def rule_view_of_silver(silver: DataFrame) -> DataFrame:
-    """Silver rows in the shape the rules read, so the checks can count leaked violations.
+def in_dates(column: str, dates: Sequence[date]) -> Column:
+    """`column` is one of `dates`."""
+    return F.col(column).isin([F.lit(d) for d in sorted(set(dates))])
 
-    Silver keeps no `_raw`: a row counts as a JSON object when any payload field is set.
-    """
-    payload = [F.col(c).isNotNull() for c in ("order_id", "customer_id", "total", "status")]
-    any_set = payload[0]
-    for condition in payload[1:]:
-        any_set = any_set | condition
-    return silver.withColumns({"event_time": F.col("timestamp"), "payload_ok": any_set})
+
+def rule_view_of_silver(silver: DataFrame) -> DataFrame:
+    """Silver in the shape the rules read (kept for silver.checks; see rules.rule_inputs)."""
+    return rule_inputs(silver)

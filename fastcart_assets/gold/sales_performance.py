@@ -16,6 +16,8 @@ from fastcart_assets.gold.metrics import (
     cents,
     count_if,
     dates_frame,
+    exact_avg,
+    exact_sum,
     latest,
     mean,
     ranked,
@@ -43,7 +45,7 @@ def _product_sales(events: DataFrame, dates: Sequence[date]) -> DataFrame:
         .groupBy(F.col("event_date").alias("date"), "product_id")
         .agg(
             latest("product_name").alias("product_name"),
-            F.sum("total").alias("total_revenue"),
+            exact_sum(F.col("total")).alias("total_revenue"),
             F.count(F.lit(1)).alias("total_orders"),
             sum_or_zero(F.col("quantity")).alias("total_quantity_sold"),
             F.min("price").alias("min_price"),
@@ -69,14 +71,16 @@ def hourly_order_trends(events: DataFrame, facts: DataFrame, dates: Sequence[dat
         .agg(
             count_if(F.col("status") == "pending").alias("orders_created_count"),
             count_if(is_shipped).alias("orders_completed_count"),
-            sum_or_zero(F.when(is_shipped, F.col("total"))).alias("revenue_per_hour"),
+            F.coalesce(exact_sum(F.when(is_shipped, F.col("total"))), F.lit(0.0)).alias(
+                "revenue_per_hour"
+            ),
         )
     )
     # facts' shipped_at is the shipped event itself, so its hour is the event's hour.
     processing = (
         _on(facts, "shipped_date", dates)
         .groupBy(F.col("shipped_date").alias("date"), F.col("shipped_hour").alias("hour"))
-        .agg(F.avg("processing_minutes").alias("avg_processing_time_minutes"))
+        .agg(exact_avg(F.col("processing_minutes")).alias("avg_processing_time_minutes"))
     )
     return conform(hours.join(processing, ["date", "hour"], "left"), "hourly_order_trends")
 
@@ -92,7 +96,7 @@ def order_status_distribution(events: DataFrame, dates: Sequence[date]) -> DataF
         .withColumn("_n", F.row_number().over(last_of_day))
         .where("_n = 1")
         .groupBy(F.col("event_date").alias("date"), "status")
-        .agg(F.count(F.lit(1)).alias("n"), F.sum("total").alias("revenue"))
+        .agg(F.count(F.lit(1)).alias("n"), exact_sum(F.col("total")).alias("revenue"))
     )
     statuses = spark.createDataFrame([(s,) for s in ORDER_STATUSES], "status string")
     grid = dates_frame(spark, dates, "date").crossJoin(statuses)
@@ -147,7 +151,10 @@ def payment_method_revenue(facts: DataFrame, dates: Sequence[date]) -> DataFrame
             F.col("created_date").alias("date"),
             F.col("pending_payment_method").alias("payment_method"),
         )
-        .agg(F.sum("pending_total").alias("total_revenue"), F.count(F.lit(1)).alias("order_count"))
+        .agg(
+            exact_sum(F.col("pending_total")).alias("total_revenue"),
+            F.count(F.lit(1)).alias("order_count"),
+        )
         .withColumn("avg_order_value", mean(F.col("total_revenue"), F.col("order_count")))
         .withColumn(
             "payment_method_percentage",

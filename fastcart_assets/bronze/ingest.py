@@ -9,6 +9,7 @@ run for lag monitoring only and are never read back.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ OFFSET_RESETS = ("fail", "earliest", "latest")
 # How long to wait for Bronze's last message when checking it still exists in the topic; the
 # embedded broker answers a fetch past the end with silence, not with an error.
 VERIFY_TIMEOUT_S = 5.0
+GROUP_COMMIT_TIMEOUT_S = 10.0  # the monitoring commit may not hold a run up longer
 
 
 class OffsetsOutOfRange(RuntimeError):
@@ -180,6 +182,10 @@ def _verify_positions(
                     f"the message at offset {stored.offset} differs from the one in Bronze "
                     "(was the topic deleted and recreated?)"
                 )
+    if pending:
+        # The embedded broker answers a fetch past the end with silence, but so does a broker
+        # that stopped: ask for something it must answer (KafkaUnavailable if it does not).
+        watermarks(consumer, kafka, topic, [min(pending)])
     for partition, stored in pending.items():
         problems[partition] = f"offset {stored.offset} is beyond the topic's end"
     consumer.unassign()
@@ -261,7 +267,7 @@ def ingest_new_messages(
         _consume_until_caught_up(
             consumer, result, batch_size, idle_timeout_s, stall_timeout_s, batches, on_batch
         )
-        _commit_for_monitoring(consumer, topic, result)
+    _commit_for_monitoring(kafka, topic, result)
     return result
 
 
@@ -370,8 +376,19 @@ def append_to_bronze(frame: DataFrame, table_path: str) -> None:
     )
 
 
-def _commit_for_monitoring(consumer: Consumer, topic: str, result: IngestResult) -> None:
-    """Record the position in the consumer group so lag tools see it; never read back."""
+def _commit_for_monitoring(
+    kafka: KafkaResource,
+    topic: str,
+    result: IngestResult,
+    timeout_s: float = GROUP_COMMIT_TIMEOUT_S,
+) -> None:
+    """Record the position in the consumer group so lag tools see it; never read back.
+
+    It runs on its own consumer and thread, and the run waits at most `timeout_s`: a broker
+    that stops answering would block a commit, and the close of a consumer with a commit in
+    flight, for minutes, while the data is already safe in Bronze. The reading consumer
+    never commits, so it always closes at once.
+    """
     offsets = [
         TopicPartition(topic, p.partition, p.next_offset)
         for p in result.partitions.values()
@@ -379,7 +396,22 @@ def _commit_for_monitoring(consumer: Consumer, topic: str, result: IngestResult)
     ]
     if not offsets:
         return
-    try:
-        consumer.commit(offsets=offsets, asynchronous=False)
-    except KafkaException as exc:
-        log.warning("consumer-group commit for monitoring failed (harmless): %s", exc)
+
+    def commit() -> None:
+        consumer = kafka.consumer(CONSUMER_GROUP)
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            log.warning("consumer-group commit for monitoring failed (harmless): %s", exc)
+        finally:
+            consumer.close()
+
+    committer = threading.Thread(target=commit, name="bronze-group-commit", daemon=True)
+    committer.start()
+    committer.join(timeout_s)
+    if committer.is_alive():
+        log.warning(
+            "consumer-group commit for monitoring got no answer within %.0f s; Bronze is "
+            "complete, only the group's lag figure is behind",
+            timeout_s,
+        )

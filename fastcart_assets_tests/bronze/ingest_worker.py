@@ -1,33 +1,101 @@
-"""A Bronze ingestion in its own process, for kill tests: `python -m … BOOTSTRAP TOPIC TABLE`.
+"""A Bronze ingestion in its own process, for fault tests: `python -m … BOOTSTRAP TOPIC TABLE`.
 
-With KILL_AFTER_BATCH=k the process SIGKILLs itself right after its k-th Delta commit, before
-the run ends (the worst moment for an offset store kept outside the table).
+Environment:
+    BATCH_SIZE       messages per Delta commit (default 500)
+    STALL_TIMEOUT    seconds without a message before the run fails (default 30)
+    KILL_AT          `point` or `point:n` — SIGKILL this process at the n-th (default 1st) time
+                     the run reaches `point`, one of KILL_POINTS below.
+    SIGNAL_BROKER_AT `point` or `point:n` — there, send BROKER_SIGNAL (STOP or KILL) to the
+                     broker process BROKER_PID instead (the embedded broker answers a fetch with
+                     a whole partition, so only a signal sent before the first fetch leaves
+                     data unread).
+
+The points wrap the functions of `bronze.ingest` at module level, so the run under test is the
+real one; the process dies with its embedded Spark server, like a crashed run.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 
-from fastcart_assets.bronze.ingest import ingest_new_messages
+from fastcart_assets.bronze import ingest
 from fastcart_assets.partitions import today_utc
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.spark import spark_session
 
 
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _later(seconds: float, action: Callable[[], None]) -> None:
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+
+
+# point -> (function of bronze.ingest to wrap, when to act: "before", "after" or seconds into it)
+KILL_POINTS: dict[str, tuple[str, str | float]] = {
+    "positions_read": ("stored_positions", "after"),
+    "consumer_ready": ("watermarks", "after"),
+    "reading": ("_consume_until_caught_up", "before"),
+    "message_read": ("kafka_record", "after"),
+    "before_parse": ("to_bronze_batch", "before"),
+    "before_commit": ("append_to_bronze", "before"),
+    "during_commit_early": ("append_to_bronze", 0.05),
+    "during_commit_late": ("append_to_bronze", 0.4),
+    "after_commit": ("append_to_bronze", "after"),
+    "before_group_commit": ("_commit_for_monitoring", "before"),
+    "after_group_commit": ("_commit_for_monitoring", "after"),
+}
+
+
+def _arm(where: str, action: Callable[[], None]) -> None:
+    """Run `action` at `where` (`point` or `point:n`, the n-th time the run reaches it)."""
+    point, _, nth_text = where.partition(":")
+    nth = int(nth_text or 1)
+    name, when = KILL_POINTS[point]
+    original: Callable = getattr(ingest, name)
+    calls = 0
+
+    def wrapped(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        armed = calls == nth
+        if armed and when == "before":
+            action()
+        if armed and isinstance(when, float):
+            _later(when, action)
+        value = original(*args, **kwargs)
+        if armed and when == "after":
+            action()
+        return value
+
+    setattr(ingest, name, wrapped)
+
+
 def main() -> None:
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints where a stuck run is
     bootstrap, topic, table_path = sys.argv[1:4]
-    batch_size = int(os.environ.get("BATCH_SIZE", "500"))
-    kill_after = int(os.environ.get("KILL_AFTER_BATCH", "0"))
-
-    def maybe_die(result) -> None:
-        if kill_after and result.batches >= kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
-
+    if os.environ.get("KILL_AT"):
+        _arm(os.environ["KILL_AT"], _die)
+    if os.environ.get("SIGNAL_BROKER_AT"):
+        broker_pid = int(os.environ["BROKER_PID"])
+        signal_number = getattr(signal, f"SIG{os.environ['BROKER_SIGNAL']}")
+        _arm(os.environ["SIGNAL_BROKER_AT"], lambda: os.kill(broker_pid, signal_number))
     kafka = KafkaResource(bootstrap_servers=bootstrap, topic=topic)
-    result = ingest_new_messages(
-        spark_session(), kafka, table_path, today_utc(), batch_size=batch_size, on_batch=maybe_die
+    result = ingest.ingest_new_messages(
+        spark_session(),
+        kafka,
+        table_path,
+        today_utc(),
+        batch_size=int(os.environ.get("BATCH_SIZE", "500")),
+        stall_timeout_s=float(os.environ.get("STALL_TIMEOUT", "30")),
     )
     sys.stdout.write(f"rows_written={result.rows_written}\n")
 

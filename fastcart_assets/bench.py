@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
+
 
 @dataclass
 class BenchResult:
@@ -179,34 +181,30 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
         try:
             kafka = KafkaResource(bootstrap_servers=state.address, topic="bench-orders")
             create_topic(kafka, kafka.topic, 3)
-            messages: list[bytes] = []
             start = datetime.now(UTC) - timedelta(days=1)
             config = GeneratorConfig(
                 start=start, duration=None, orders=events, seed=1, min_delay_s=0.5, max_delay_s=3.0
             )
             sink = KafkaSink(kafka.producer(), kafka.topic)
+            ndjson = root / "messages.ndjson"  # the JSON objects, for the limit proxy
             original_send = sink.send
+            payload_bytes = 0
 
             def send(key: str, value: bytes) -> None:
-                messages.append(value)
+                nonlocal payload_bytes
+                payload_bytes += len(value)
+                if _is_json_object(value):
+                    handle.write(value + b"\n")
                 original_send(key, value)
 
             sink.send = send
             log(f"producing {events:,} events to a private broker ...")
-            result.produce_s, summary = _timed(
-                lambda: generate(config, speed=0, sink=sink, max_messages=events)
-            )
-            result.events = summary.messages
-            result.megabytes = sum(len(m) for m in messages) / 1e6
-            ndjson = root / "messages.ndjson"
             with open(ndjson, "wb") as handle:
-                for message in messages:
-                    try:
-                        if isinstance(json.loads(message), dict):
-                            handle.write(message + b"\n")
-                    except ValueError:
-                        continue
-            messages.clear()  # free the copies before the timed run
+                result.produce_s, summary = _timed(
+                    lambda: generate(config, speed=0, sink=sink, max_messages=events)
+                )
+            result.events = summary.messages
+            result.megabytes = payload_bytes / 1e6
 
             settings = Settings(
                 lake_root=str(root / "lake"), kafka_bootstrap=state.address, kafka_topic=kafka.topic
@@ -254,6 +252,13 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
         finally:
             embedded.stop(root / "state")
     return result
+
+
+def _is_json_object(value: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(value), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def write_results(result: BenchResult, path: Path) -> None:

@@ -132,6 +132,7 @@ def test_replaying_a_past_partition_replaces_exactly_it(spark, settings, kafka):
     assert all(kept[k] == original[k] for k in survivors)
 
 
+@pytest.mark.faults
 def test_stored_offsets_beyond_the_topic_fail_clearly(spark, settings, kafka, topic):
     produce(kafka, clean_values(50), partitions=1)
     assert materialize_bronze(settings).success

@@ -13,6 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# How long a Silver or Gold write waits for another run writing the same table: their writes
+# must not interleave (Sail does not detect conflicting Delta commits), but unlike a second
+# Bronze ingestion (refused at once) the later run still has work to do.
+WRITER_WAIT_S = 900.0
+
 
 class TableBusy(RuntimeError):
     """Another process is writing the table."""

@@ -32,6 +32,7 @@ from fastcart_assets.settings import (
     BRONZE_TABLE,
     CUSTOMER_ANALYTICS_TABLES,
     SALES_PERFORMANCE_TABLES,
+    SILVER_TABLE,
 )
 from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
 from fastcart_assets_tests.bronze.ingest_worker import KILL_POINTS
@@ -313,3 +314,26 @@ def test_silver_and_gold_reprocessed_in_shuffled_order_give_identical_gold(
     _process(shuffled, silver_days[:2], gold_days[:3])
     _process(shuffled, silver_days[2:], gold_days)
     assert _gold_tables(spark, shuffled) == in_order  # exactly: no float-order noise
+
+
+def test_two_silver_and_gold_runs_at_once_write_one_after_the_other(spark, settings):
+    _write_bronze(spark, settings, _dirty_stream())
+    days = [d.isoformat() for d in BRONZE_DAYS]
+    command = [sys.executable, "-m", "fastcart_assets_tests.silver_worker", settings.lake_root]
+    runs = [
+        subprocess.Popen(
+            [*command, *days], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outcomes = [_finish(run, timeout=300) for run in runs]
+    assert all(code == 0 for code, _, _ in outcomes), [err[-2000:] for _, _, err in outcomes]
+    inserted = sorted(int(out.strip().split("=")[1]) for _, out, _ in outcomes)
+    assert inserted[0] == 0 < inserted[1]  # the second run found everything in place
+    silver = spark.read.format("delta").load(settings.table_path(SILVER_TABLE))
+    assert silver.count() == silver.select("order_id", "timestamp").distinct().count()
+    assert silver.count() == inserted[1]
+    gold = spark.read.format("delta").load(
+        settings.table_path("gold/sales_performance/daily_product_revenue")
+    )
+    assert gold.count() == gold.select("date", "product_id").distinct().count()

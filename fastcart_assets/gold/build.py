@@ -20,6 +20,7 @@ from fastcart_assets.gold import customer_analytics as ca
 from fastcart_assets.gold import sales_performance as sp
 from fastcart_assets.gold.events import order_facts, order_status_events
 from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
+from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.scratch import scratch_dir, stored
 
 
@@ -67,7 +68,18 @@ def customer_builders(shared: SharedFrames, snapshots: Sequence[date]):
 
 
 def write_partitions(frame: DataFrame, path: str, table: str, dates: Sequence[date]) -> None:
-    """Replace exactly the partitions `dates` of a Gold table (created on first write)."""
+    """Replace exactly the partitions `dates` of a Gold table (created on first write).
+
+    Two replaceWhere commits of the same partitions racing would both add their files; the
+    writer lock makes a second run wait and then replace the first one's rows.
+    """
+    if not dates:
+        return
+    with table_lock(path, wait_s=WRITER_WAIT_S):
+        _replace_partitions(frame, path, table, dates)
+
+
+def _replace_partitions(frame: DataFrame, path: str, table: str, dates: Sequence[date]) -> None:
     column = partition_column(table)
     spark = frame.sparkSession
     if not table_exists(path):

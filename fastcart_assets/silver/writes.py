@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from fastcart_assets.delta import table_exists
+from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.schemas import (
     BRONZE_SCHEMA,
     SILVER_PARTITION_COLUMNS,
@@ -111,30 +112,33 @@ def write_silver_partition(
         partition_date: one date, or several (a backfill range) processed in one go.
         now: the write time (`silver_ingestion_timestamp`, `rejected_at`).
     """
-    dates = as_dates(partition_date)
-    result = SilverResult(dates=dates)
-    ensure_table(spark, silver_path, SILVER_SCHEMA, SILVER_PARTITION_COLUMNS)
-    ensure_table(spark, rejected_path, SILVER_REJECTED_SCHEMA, SILVER_REJECTED_PARTITION_COLUMNS)
-    if not dates:
-        return result
-    bronze = bronze_partition_df.where(in_dates("ingestion_date", dates))
-    with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
-        classified = stored(classify(typed_events(bronze)), f"{scratch}/classified")
-        span = _count_rules(classified, result)
-        _replace_rejected(spark, classified, rejected_path, dates, now, f"{scratch}/rejected")
-        if span is None:  # nothing passed the hard rules
+    with table_lock(silver_path, wait_s=WRITER_WAIT_S):  # decide and MERGE as one writer
+        dates = as_dates(partition_date)
+        result = SilverResult(dates=dates)
+        ensure_table(spark, silver_path, SILVER_SCHEMA, SILVER_PARTITION_COLUMNS)
+        ensure_table(
+            spark, rejected_path, SILVER_REJECTED_SCHEMA, SILVER_REJECTED_PARTITION_COLUMNS
+        )
+        if not dates:
             return result
-        winners = newest_per_key(silver_rows(classified, now))
-        silver = spark.read.format("delta").load(silver_path)
-        decided = stored(merge_actions(winners, silver, dates, span), f"{scratch}/decided")
-        target_dates = _count_actions(decided, dates, result)
-        if result.rows_kept:
-            changes = decided.where(F.col("_action").isin(INSERT, REPLACE))
-            changes = changes.select(*SILVER_SCHEMA.fieldNames())
-            _merge(spark, changes, silver_path, target_dates)
+        bronze = bronze_partition_df.where(in_dates("ingestion_date", dates))
+        with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
+            classified = stored(classify(typed_events(bronze)), f"{scratch}/classified")
+            span = _count_rules(classified, result)
+            _replace_rejected(spark, classified, rejected_path, dates, now, f"{scratch}/rejected")
+            if span is None:  # nothing passed the hard rules
+                return result
+            winners = newest_per_key(silver_rows(classified, now))
             silver = spark.read.format("delta").load(silver_path)
-            result.touched_dates = touched_dates(silver, changes)
-    return result
+            decided = stored(merge_actions(winners, silver, dates, span), f"{scratch}/decided")
+            target_dates = _count_actions(decided, dates, result)
+            if result.rows_kept:
+                changes = decided.where(F.col("_action").isin(INSERT, REPLACE))
+                changes = changes.select(*SILVER_SCHEMA.fieldNames())
+                _merge(spark, changes, silver_path, target_dates)
+                silver = spark.read.format("delta").load(silver_path)
+                result.touched_dates = touched_dates(silver, changes)
+        return result
 
 
 def _count_rules(classified: DataFrame, result: SilverResult) -> tuple[int, int] | None:

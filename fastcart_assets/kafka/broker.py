@@ -158,10 +158,11 @@ def stop(state_dir: Path | None = None) -> BrokerState | None:
         return None
     os.kill(state.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
+    killed = False
     while _pid_is_alive(state.pid):
-        if time.monotonic() > deadline:
+        if not killed and time.monotonic() > deadline:
             os.kill(state.pid, signal.SIGKILL)
-            break
+            killed = True
         time.sleep(0.05)
     _state_file(state_dir).unlink(missing_ok=True)
     return state

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from deltalake import DeltaTable, Field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -366,7 +367,8 @@ def _consume_until_caught_up(
 
 
 def append_to_bronze(frame: DataFrame, table_path: str) -> None:
-    """One Delta commit: append `frame` to Bronze, adding any new columns."""
+    """One Delta commit: append `frame` to Bronze (new columns are added to the table first)."""
+    add_new_columns(table_path, frame)
     (
         frame.write.format("delta")
         .mode("append")
@@ -374,6 +376,25 @@ def append_to_bronze(frame: DataFrame, table_path: str) -> None:
         .partitionBy("ingestion_date")
         .save(table_path)
     )
+
+
+def add_new_columns(table_path: str, frame: DataFrame) -> None:
+    """Add to the table, at its end, the columns of `frame` it does not have yet (nullable).
+
+    `mergeSchema` alone is not enough: Sail 0.7 ignores it on a Delta append and silently
+    drops the new columns. delta-rs adds them in a commit of their own; a run killed right
+    after it leaves an empty column, which the next run fills like any other.
+    """
+    if not table_exists(table_path):
+        return  # the first append creates the table with every column
+    table = DeltaTable(table_path)
+    existing = {field.name for field in table.schema().fields}
+    new = [field for field in frame.schema.fields if field.name not in existing]
+    if new:
+        table.alter.add_columns(
+            [Field(field.name, field.dataType.simpleString(), nullable=True) for field in new]
+        )
+        log.info("Bronze gained columns: %s", ", ".join(field.name for field in new))
 
 
 def _commit_for_monitoring(

@@ -135,10 +135,14 @@ def _as_address(value: Any) -> dict[str, str | None] | None:
 
 
 def _as_text(value: Any) -> str | None:
-    """An unknown field's value as text: strings as they are, anything else as JSON."""
+    """An unknown field's value as text: strings as they are, anything else as JSON (null when
+    it is nested too deep to serialize; the value stays in `_raw`)."""
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        return None
 
 
 _CONVERTERS = {

@@ -22,6 +22,7 @@ from fastcart_assets.bronze.ingest import (
     IngestStalled,
     OffsetsOutOfRange,
     PartitionProgress,
+    add_new_columns,
     extra_columns_of,
     kafka_record,
 )
@@ -131,9 +132,10 @@ def replay_partition(
     batch = to_bronze_batch(
         records, fallback, day, extra_columns_of(spark, table_path), ingestion_timestamps=kept
     )
+    frame = spark.createDataFrame(batch.table)
+    add_new_columns(table_path, frame)
     (
-        spark.createDataFrame(batch.table)
-        .write.format("delta")
+        frame.write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", f"ingestion_date = DATE'{day.isoformat()}'")
         .option("mergeSchema", "true")

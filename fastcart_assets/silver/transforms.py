@@ -47,6 +47,9 @@ ISO_DATETIME = (
     r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?$"
 )
 BLANK = r"^[ \t\r\n]*$"
+# 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z: instants Python's datetime (and so every
+# collect of a date) can hold; an offset can push a valid-looking text outside it.
+INSTANT_RANGE_MICROS = (-62_135_596_800_000_000, 253_402_300_799_999_999)
 JSON_OBJECT_START = r"^[ \t\r\n]*\{"
 
 
@@ -84,7 +87,9 @@ def parse_timestamp(text: Column) -> Column:
             )
         ),
     )
-    return F.when(trimmed.rlike(ISO_DATETIME), canonical.try_cast("timestamp"))
+    instant = canonical.try_cast("timestamp")
+    in_range = F.unix_micros(instant).between(*INSTANT_RANGE_MICROS)
+    return F.when(trimmed.rlike(ISO_DATETIME) & in_range, instant)
 
 
 # The name the asset checks (silver.checks) know it by.

@@ -148,3 +148,17 @@ def test_stored_offsets_beyond_the_topic_fail_clearly(spark, settings, kafka, to
     assert bronze(spark, settings).count() == 50
     failed = materialize_bronze(settings)
     assert not failed.success
+
+
+def test_a_field_first_seen_after_the_table_exists_becomes_a_column(spark, settings, kafka):
+    produce(kafka, clean_values(3), partitions=1)
+    assert materialize_bronze(settings).success
+    late = [json.dumps(order_event(10 + i, loyalty_tier="gold", gift=i)).encode() for i in range(2)]
+    produce(kafka, late, partitions=1)
+    assert materialize_bronze(settings).success
+    rows = sorted(bronze(spark, settings).collect(), key=lambda r: r.kafka_offset)
+    assert [(r.loyalty_tier, r.gift) for r in rows] == [(None, None)] * 3 + [
+        ("gold", "0"),
+        ("gold", "1"),
+    ]
+    assert bronze(spark, settings).columns[-2:] == ["loyalty_tier", "gift"]

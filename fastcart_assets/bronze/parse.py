@@ -56,15 +56,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
 def parse_payload(value: bytes | None) -> dict[str, Any] | None:
     """The payload as a dict, or None when it is null, empty, not JSON or not a JSON object."""
     if not value:
         return None
     try:
+        if _LONG_NUMBER.search(value):  # orjson reads integers beyond 64 bits as floats
+            raise orjson.JSONDecodeError("long integer", "", 0)
         parsed = orjson.loads(value)
     except orjson.JSONDecodeError:
-        # orjson refuses some valid JSON (integers beyond 64 bits); the stdlib decides then,
-        # with NaN/Infinity refused since they are not JSON.
+        # The stdlib decides what orjson refuses or would read inexactly, with NaN/Infinity
+        # refused since they are not JSON.
         try:
             parsed = json.loads(value, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError, RecursionError):

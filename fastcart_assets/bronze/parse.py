@@ -60,7 +60,12 @@ _LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 def parse_payload(value: bytes | None) -> dict[str, Any] | None:
-    """The payload as a dict, or None when it is null, empty, not JSON or not a JSON object."""
+    """The payload as a dict, or None when it is null, empty, not JSON or not a JSON object.
+
+    The payload is read as its `_raw` text (UTF-8, an invalid byte read as U+FFFD), so that
+    Bronze and Silver, which only has `_raw`, agree on what is a JSON object: a byte-order mark
+    or UTF-16 makes a payload malformed, a stray Latin-1 byte in a string does not.
+    """
     if not value:
         return None
     try:
@@ -71,8 +76,9 @@ def parse_payload(value: bytes | None) -> dict[str, Any] | None:
         # The stdlib decides what orjson refuses or would read inexactly, with NaN/Infinity
         # refused since they are not JSON.
         try:
-            parsed = json.loads(value, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            text = value.decode("utf-8", errors="replace")
+            parsed = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError):
             return None
         if isinstance(parsed, dict):
             # The stdlib keeps lone surrogates ("\ud800", or their UTF-8 bytes), which no

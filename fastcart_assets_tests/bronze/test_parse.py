@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime
 
 from fastcart_assets.bronze.parse import KafkaRecord, parse_payload, to_bronze_batch
+from fastcart_assets_tests.helpers import order_event
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -88,3 +89,22 @@ def test_kept_ingestion_timestamps_override_the_batch_time():
     )
     stamps = batch.table.column("ingestion_timestamp").to_pylist()
     assert stamps == [NOW, earlier]
+
+
+def test_a_payload_is_read_as_its_raw_text():
+    """Silver sees only `_raw`: Bronze decides "JSON object" on that same text."""
+    event = json.dumps(order_event(1, product_name="café"), ensure_ascii=False)
+    values = [
+        event.encode("latin-1"),  # one invalid byte: U+FFFD in _raw and in the field
+        b"\xef\xbb\xbf" + event.encode(),  # a byte-order mark: not a JSON text
+        event.encode("utf-16"),
+    ]
+    batch = to_bronze_batch(
+        [KafkaRecord("t", 0, i, None, None, v) for i, v in enumerate(values)],
+        datetime(2026, 1, 1, tzinfo=UTC),
+        date(2026, 1, 1),
+    )
+    rows = batch.table.to_pylist()
+    assert rows[0]["product_name"] == "caf\ufffd" and rows[0]["order_id"] == "ORD-00000001"
+    assert rows[1]["order_id"] is None and rows[2]["order_id"] is None
+    assert batch.malformed == 2

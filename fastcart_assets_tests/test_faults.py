@@ -140,28 +140,29 @@ def _wait_for_first_commit(process: subprocess.Popen, table: str, timeout_s: flo
         time.sleep(0.02)
 
 
-def _signal_broker(state, name: str, point: str) -> dict[str, str]:
-    """Worker settings: send SIG`name` to the broker when the run reaches `point`."""
-    return {"SIGNAL_BROKER_AT": point, "BROKER_PID": state.pid, "BROKER_SIGNAL": name}
+def _two_batches_in_bronze(state, table: str) -> list[bytes]:
+    """4,000 messages in topic `orders`, of which a run killed after its 2nd commit took 1,000."""
+    values = clean_values(4_000)
+    produce(KafkaResource(bootstrap_servers=state.address, topic="orders"), values)
+    code, _, _ = _finish(_worker(state.address, "orders", table, KILL_AT="after_commit:2"))
+    assert code == -signal.SIGKILL
+    return values
+
+
+def _run_signalling_broker(state, table: str, name: str, point: str) -> subprocess.Popen:
+    """A run (5 s stall timeout) that sends SIG`name` to the broker when it reaches `point`."""
+    signalling = {"SIGNAL_BROKER_AT": point, "BROKER_PID": state.pid, "BROKER_SIGNAL": name}
+    return _worker(state.address, "orders", table, STALL_TIMEOUT=5, **signalling)
 
 
 def test_a_broker_paused_mid_read_fails_the_run_clearly_and_a_later_run_completes(
     spark, tmp_path, table
 ):
     with own_broker(tmp_path) as state:
-        values = clean_values(4_000)
-        produce(KafkaResource(bootstrap_servers=state.address, topic="orders"), values)
-        code, _, err = _finish(_worker(state.address, "orders", table, KILL_AT="after_commit:2"))
-        assert code == -signal.SIGKILL
+        values = _two_batches_in_bronze(state, table)
         # The next run checks its positions, then the broker goes silent as it starts to read
         # (SIGSTOP: no answers, its connections stay open).
-        process = _worker(
-            state.address,
-            "orders",
-            table,
-            STALL_TIMEOUT=5,
-            **_signal_broker(state, "STOP", "reading"),
-        )
+        process = _run_signalling_broker(state, table, "STOP", "reading")
         try:
             code, _, err = _finish(process, timeout=60)
         finally:
@@ -197,19 +198,10 @@ def test_a_broker_that_exits_mid_run_fails_it_and_an_empty_new_one_is_refused(
     spark, tmp_path, table
 ):
     with own_broker(tmp_path) as state:
-        kafka = KafkaResource(bootstrap_servers=state.address, topic="orders")
-        produce(kafka, clean_values(4_000))
-        code, _, err = _finish(_worker(state.address, "orders", table, KILL_AT="after_commit:2"))
-        assert code == -signal.SIGKILL
+        _two_batches_in_bronze(state, table)
         # The next run gets the topic's ends, then the broker exits while the run checks that
         # Bronze's last messages are still in the topic.
-        process = _worker(
-            state.address,
-            "orders",
-            table,
-            STALL_TIMEOUT=5,
-            **_signal_broker(state, "KILL", "consumer_ready"),
-        )
+        process = _run_signalling_broker(state, table, "KILL", "consumer_ready")
         code, _, err = _finish(process, timeout=60)
         assert code != 0 and f"cannot reach Kafka at {state.address}" in err
     committed = _bronze(spark, table).count()

@@ -9,8 +9,8 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fastcart_assets.silver.rules import HARD, RULES, Rule, count_violations
-from fastcart_assets.silver.transforms import KEY, parse_event_time, rule_view_of_silver
+from fastcart_assets.silver.rules import HARD, RULES, Rule, count_violations, rule_inputs
+from fastcart_assets.silver.transforms import KEY, parse_timestamp
 
 
 def rule_check_name(rule: Rule) -> str:
@@ -30,7 +30,7 @@ class RuleCheck:
 
 def rule_checks(silver: DataFrame) -> list[RuleCheck]:
     """Per rule: hard rules must not occur in Silver; soft violations must all be flagged."""
-    view = rule_view_of_silver(silver)
+    view = rule_inputs(silver)
     violations = count_violations(view)
     unflagged = count_violations(view.where(F.col("data_quality_score")), RULES)
     return [
@@ -89,7 +89,7 @@ def reconcile(
     kept_candidates = bronze.join(rejected.select(*coordinates), coordinates, "left_anti")
     not_in_silver = kept_candidates.join(silver.select(*coordinates), coordinates, "left_anti")
     duplicates = not_in_silver.select(
-        "ingestion_date", "order_id", parse_event_time(F.col("timestamp")).alias("timestamp")
+        "ingestion_date", "order_id", parse_timestamp(F.col("timestamp")).alias("timestamp")
     ).join(silver.select(*KEY).distinct(), list(KEY), "left_semi")
 
     def per_day(frame: DataFrame, column: str = "ingestion_date") -> dict[date, int]:

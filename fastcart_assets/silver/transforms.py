@@ -92,10 +92,6 @@ def parse_timestamp(text: Column) -> Column:
     return F.when(trimmed.rlike(ISO_DATETIME) & in_range, instant)
 
 
-# The name the asset checks (silver.checks) know it by.
-parse_event_time = parse_timestamp
-
-
 def is_json_object(bronze: DataFrame) -> Column:
     """TRUE when `_raw` is a JSON object, decided from `_raw` and Bronze's contract.
 
@@ -253,8 +249,3 @@ def merge_actions(
 def in_dates(column: str, dates: Sequence[date]) -> Column:
     """`column` is one of `dates`."""
     return F.col(column).isin([F.lit(d) for d in sorted(set(dates))])
-
-
-def rule_view_of_silver(silver: DataFrame) -> DataFrame:
-    """Silver in the shape the rules read (kept for silver.checks; see rules.rule_inputs)."""
-    return rule_inputs(silver)

@@ -486,6 +486,15 @@ def _bulk_round(
         todo.append((lo, hi))
         hi = lo
     again: list[int] = []
+
+    def split(lo: int, hi: int) -> None:
+        """A range that failed as a whole: read its halves, or send it the slow way if small."""
+        if hi - lo < _SPLIT_BELOW:
+            slow.update(rows[lo:hi])
+        else:
+            middle = (lo + hi) // 2
+            todo.extend([(middle, hi), (lo, middle)])
+
     while todo:
         lo, hi = todo.pop()
         if lo >= hi:
@@ -499,18 +508,11 @@ def _bulk_round(
                 slow.add(rows[lo + bad])
                 again += rows[lo : lo + bad]
                 todo.append((lo + bad + 1, hi))
-            elif hi - lo < _SPLIT_BELOW:
-                slow.update(rows[lo:hi])
             else:
-                middle = (lo + hi) // 2
-                todo += [(middle, hi), (lo, middle)]
+                split(lo, hi)
             continue
         if table.num_rows != hi - lo:  # a line held more than one object
-            if hi - lo < _SPLIT_BELOW:
-                slow.update(rows[lo:hi])
-            else:
-                middle = (lo + hi) // 2
-                todo += [(middle, hi), (lo, middle)]
+            split(lo, hi)
             continue
         unit = _BulkUnit(table, rows[lo:hi], lines[lo:hi], known_extra_columns)
         slow.update(unit.demoted)

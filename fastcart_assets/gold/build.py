@@ -15,7 +15,7 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fastcart_assets.delta import table_exists
+from fastcart_assets.delta import dates_predicate, ensure_table
 from fastcart_assets.gold import customer_analytics as ca
 from fastcart_assets.gold import sales_performance as sp
 from fastcart_assets.gold.events import order_facts, order_status_events
@@ -75,28 +75,15 @@ def write_partitions(frame: DataFrame, path: str, table: str, dates: Sequence[da
     """
     if not dates:
         return
-    with table_lock(path, wait_s=WRITER_WAIT_S):
-        _replace_partitions(frame, path, table, dates)
-
-
-def _replace_partitions(frame: DataFrame, path: str, table: str, dates: Sequence[date]) -> None:
     column = partition_column(table)
-    spark = frame.sparkSession
-    if not table_exists(path):
+    with table_lock(path, wait_s=WRITER_WAIT_S):
+        ensure_table(frame.sparkSession, path, GOLD_SCHEMAS[table], [column])
         (
-            spark.createDataFrame([], GOLD_SCHEMAS[table])
-            .write.format("delta")
+            frame.write.format("delta")
             .mode("overwrite")
-            .partitionBy(column)
+            .option("replaceWhere", dates_predicate(column, dates))
             .save(path)
         )
-    listed = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(set(dates)))
-    (
-        frame.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", f"{column} IN ({listed})")
-        .save(path)
-    )
 
 
 def row_count(spark: SparkSession, path: str, table: str, dates: Sequence[date]) -> int:

@@ -20,9 +20,8 @@ from datetime import UTC, date, datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
-from fastcart_assets.delta import table_exists
+from fastcart_assets.delta import dates_predicate, ensure_table, table_exists
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.schemas import (
     BRONZE_SCHEMA,
@@ -78,20 +77,6 @@ def as_dates(partition_date: date | Iterable[date]) -> list[date]:
     """One date or several, as a sorted list without repeats."""
     days = [partition_date] if isinstance(partition_date, date) else list(partition_date)
     return sorted(set(days))
-
-
-def _date_list(column: str, dates: Sequence[date]) -> str:
-    listed = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
-    return f"{column} IN ({listed})"
-
-
-def ensure_table(
-    spark: SparkSession, path: str, schema: StructType, partitions: Sequence[str]
-) -> None:
-    """Create an empty Delta table when none exists (replaceWhere and MERGE need one)."""
-    if not table_exists(path):
-        empty = spark.createDataFrame([], schema)
-        empty.write.format("delta").mode("overwrite").partitionBy(*partitions).save(path)
 
 
 def write_silver_partition(
@@ -208,7 +193,7 @@ def _replace_rejected(
         (
             rows.write.format("delta")
             .mode("overwrite")
-            .option("replaceWhere", _date_list("silver_ingestion_date", dates))
+            .option("replaceWhere", dates_predicate("silver_ingestion_date", dates))
             .save(rejected_path)
         )
 
@@ -243,7 +228,7 @@ def _merge(
     view = f"silver_changes_{uuid.uuid4().hex[:12]}"
     changes.createOrReplaceTempView(view)
     on = " AND ".join(f"t.{c} = s.{c}" for c in KEY)
-    on += " AND " + _date_list("t.silver_ingestion_date", target_dates)
+    on += " AND " + dates_predicate("t.silver_ingestion_date", target_dates)
     try:
         spark.sql(
             f"MERGE INTO delta.`{silver_path}` AS t USING {view} AS s ON {on} "

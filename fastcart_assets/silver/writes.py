@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import posixpath
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -73,32 +73,26 @@ class SilverResult:
         return self.inserted + self.replaced
 
 
-def as_dates(partition_date: date | Iterable[date]) -> list[date]:
-    """One date or several, as a sorted list without repeats."""
-    days = [partition_date] if isinstance(partition_date, date) else list(partition_date)
-    return sorted(set(days))
-
-
 def write_silver_partition(
     spark: SparkSession,
     silver_path: str,
     rejected_path: str,
-    bronze_partition_df: DataFrame,
-    partition_date: date | Iterable[date],
+    bronze: DataFrame,
+    partition_dates: Sequence[date],
     now: datetime,
 ) -> SilverResult:
-    """Run the Silver step for Bronze partition(s) `partition_date` read from `bronze_partition_df`.
+    """Run the Silver step for the Bronze partitions `partition_dates` of `bronze`.
 
     Args:
         spark: the session from the Spark resource.
         silver_path: the Silver Delta table (created when missing).
         rejected_path: the rejected Delta table (created when missing).
-        bronze_partition_df: Bronze rows; only those of `partition_date` are used.
-        partition_date: one date, or several (a backfill range) processed in one go.
+        bronze: Bronze rows; only those of `partition_dates` are used.
+        partition_dates: one date, or several (a backfill range) processed in one go.
         now: the write time (`silver_ingestion_timestamp`, `rejected_at`).
     """
     with table_lock(silver_path, wait_s=WRITER_WAIT_S):  # decide and MERGE as one writer
-        dates = as_dates(partition_date)
+        dates = sorted(set(partition_dates))
         result = SilverResult(dates=dates)
         ensure_table(spark, silver_path, SILVER_SCHEMA, SILVER_PARTITION_COLUMNS)
         ensure_table(
@@ -106,7 +100,7 @@ def write_silver_partition(
         )
         if not dates:
             return result
-        bronze = bronze_partition_df.where(in_dates("ingestion_date", dates))
+        bronze = bronze.where(in_dates("ingestion_date", dates))
         with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
             classified = stored(classify(typed_events(bronze)), f"{scratch}/classified")
             span = _count_rules(classified, result)

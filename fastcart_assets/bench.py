@@ -172,7 +172,8 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
     from fastcart_assets.pipeline import run_catch_up
     from fastcart_assets.resources.kafka import KafkaResource
     from fastcart_assets.resources.spark import spark_session
-    from fastcart_assets.settings import BRONZE_TABLE, Settings
+    from fastcart_assets.settings import Settings
+    from fastcart_assets.tables import BRONZE
 
     result = BenchResult(machine={"cores": os.cpu_count(), "python": os.sys.version.split()[0]})
     with tempfile.TemporaryDirectory(prefix="fastcart-bench-") as tmp:
@@ -235,7 +236,7 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
 
             sail = spark_session()
             bronze_parquet = str(root / "bronze.parquet")
-            bronze = sail.read.format("delta").load(settings.table_path(BRONZE_TABLE))
+            bronze = sail.read.format("delta").load(settings.table_path(BRONZE.path))
             bronze.write.mode("overwrite").parquet(bronze_parquet)
             log("timing the Silver and Gold transforms on Sail (Parquet) ...")
             result.transforms_sail_s, _ = _timed(

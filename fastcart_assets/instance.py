@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from fastcart_assets.settings import dagster_home
+from fastcart_assets.settings import Settings
 
 # Each table is its own pool with one slot: two runs never write the same table at once.
 DAGSTER_YAML = """\
@@ -22,9 +22,9 @@ telemetry:
 """
 
 
-def ensure_dagster_home() -> Path:
-    """Create DAGSTER_HOME with FastCart's dagster.yaml if needed, and export it."""
-    home = dagster_home()
+def ensure_dagster_home(settings: Settings | None = None) -> Path:
+    """Create DAGSTER_HOME with FastCart's dagster.yaml if needed, and export it for Dagster."""
+    home = (settings or Settings.from_env()).dagster_home_path
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -33,7 +33,7 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def get_instance() -> dg.DagsterInstance:
+def get_instance(settings: Settings | None = None) -> dg.DagsterInstance:
     """The persistent instance in DAGSTER_HOME, so CLI runs show in the UI."""
-    ensure_dagster_home()
+    ensure_dagster_home(settings)
     return dg.DagsterInstance.get()

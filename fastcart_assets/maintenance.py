@@ -14,20 +14,9 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from fastcart_assets.delta import table_exists
-from fastcart_assets.settings import (
-    ALL_TABLES,
-    BRONZE_TABLE,
-    SILVER_REJECTED_TABLE,
-    SILVER_TABLE,
-    Settings,
-)
+from fastcart_assets.settings import Settings
+from fastcart_assets.tables import TABLES
 
-# table -> (date column, days kept)
-RETENTION = {
-    BRONZE_TABLE: ("ingestion_date", 90),
-    SILVER_TABLE: ("silver_ingestion_date", 365),
-    SILVER_REJECTED_TABLE: ("silver_ingestion_date", 365),
-}
 TARGET_FILE_BYTES = 128 * 1024 * 1024
 VACUUM_RETENTION_HOURS = 7 * 24
 
@@ -52,15 +41,15 @@ def _expired_rows(table: DeltaTable, column: str, cutoff: date) -> int:
 def maintain(settings: Settings, today: date, dry_run: bool = True) -> list[TablePlan]:
     """Retention, compaction and vacuum of every existing table; nothing changes on dry run."""
     plans = []
-    for name in ALL_TABLES:
-        path = settings.table_path(name)
+    for info in TABLES:
+        path = settings.table_path(info.path)
         if not table_exists(path):
             continue
         table = DeltaTable(path)
-        plan = TablePlan(name, files_before=len(table.file_uris()))
-        if name in RETENTION:
-            column, days = RETENTION[name]
-            plan.cutoff = today - timedelta(days=days)
+        plan = TablePlan(info.path, files_before=len(table.file_uris()))
+        if info.retention_days is not None:
+            column = info.date_column
+            plan.cutoff = today - timedelta(days=info.retention_days)
             plan.expired_rows = _expired_rows(table, column, plan.cutoff)
             if plan.expired_rows and not dry_run:
                 table.delete(f"{column} < '{plan.cutoff.isoformat()}'")

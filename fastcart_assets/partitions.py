@@ -1,4 +1,4 @@
-"""The one daily partitioning shared by every layer (UTC dates)."""
+"""The one daily partitioning shared by every layer (UTC dates from FASTCART_FIRST_DATE)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-# Far enough back for replayed history and generated streams that start in the past.
-FIRST_DATE = "2024-01-01"
+from fastcart_assets.settings import Settings
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DATE, timezone="UTC", end_offset=1)
+# The code location reads its settings once, when it loads; every layer shares this.
+FIRST_DATE: date = Settings.from_env().first_date
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=FIRST_DATE.isoformat(), timezone="UTC", end_offset=1
+)
 
 
 def today_utc() -> date:

@@ -147,8 +147,8 @@ def run_catch_up(
     """Bronze for new Kafka data, Silver for stale dates, Gold for touched dates and snapshots."""
     from fastcart_assets.bronze.assets import BRONZE_KEY
     from fastcart_assets.gold.assets import CUSTOMER_GROUP, SALES_GROUP, gold_key
-    from fastcart_assets.settings import CUSTOMER_ANALYTICS_TABLES, SALES_PERFORMANCE_TABLES
     from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
+    from fastcart_assets.tables import CUSTOMER_ANALYTICS_TABLES, SALES_PERFORMANCE_TABLES
 
     today = today_utc()  # "today" is the UTC date when the run starts
     outcome = CatchUpResult()

@@ -8,54 +8,29 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fastcart_assets.delta import table_exists
-from fastcart_assets.settings import ALL_TABLES, Settings, view_name
-
-# The column each table is filtered on by `fastcart query --date`.
-DATE_COLUMNS = {
-    "bronze/ecommerce_sales": "ingestion_date",
-    "silver/ecommerce_sales": "silver_ingestion_date",
-    "silver/ecommerce_sales_rejected": "silver_ingestion_date",
-}
-
-
-class UnknownTable(ValueError):
-    """The name matches no table or view."""
-
-
-def resolve_table(name: str) -> str:
-    """A table from its path (`gold/sales_performance/top_products`), view or short name."""
-    for table in ALL_TABLES:
-        if name in (table, view_name(table), table.rsplit("/", 1)[-1]):
-            return table
-    known = ", ".join(view_name(t) for t in ALL_TABLES)
-    raise UnknownTable(f"unknown table {name!r}; known: {known}")
+from fastcart_assets.settings import Settings
+from fastcart_assets.tables import TABLES, TableInfo, UnknownTable
 
 
 def register_views(spark: SparkSession, settings: Settings) -> list[str]:
     """Register every existing table as a temporary view; returns the view names."""
     names = []
-    for table in ALL_TABLES:
-        path = settings.table_path(table)
+    for table in TABLES:
+        path = settings.table_path(table.path)
         if table_exists(path):
-            spark.read.format("delta").load(path).createOrReplaceTempView(view_name(table))
-            names.append(view_name(table))
+            spark.read.format("delta").load(path).createOrReplaceTempView(table.view)
+            names.append(table.view)
     return names
 
 
-def date_column(table: str) -> str:
-    if table in DATE_COLUMNS:
-        return DATE_COLUMNS[table]
-    return "snapshot_date" if "/customer_analytics/" in table else "date"
-
-
 def read_table(
-    spark: SparkSession, settings: Settings, table: str, day: date | None = None
+    spark: SparkSession, settings: Settings, table: TableInfo, day: date | None = None
 ) -> DataFrame:
     """One table, optionally one date of it (its partition column)."""
-    path = settings.table_path(table)
+    path = settings.table_path(table.path)
     if not table_exists(path):
-        raise UnknownTable(f"table {table} has not been written yet ({path})")
+        raise UnknownTable(f"table {table.path} has not been written yet ({path})")
     frame = spark.read.format("delta").load(path)
     if day is not None:
-        frame = frame.where(F.col(date_column(table)) == F.lit(day))
+        frame = frame.where(F.col(table.date_column) == F.lit(day))
     return frame

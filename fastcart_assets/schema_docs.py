@@ -15,7 +15,7 @@ from fastcart_assets.schemas import (
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
 )
-from fastcart_assets.settings import SALES_PERFORMANCE_TABLES
+from fastcart_assets.tables import SALES_PERFORMANCE_TABLES
 
 SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40.669190Z",
  "product_id": "PROD-004", "product_name": "USB-C Cable", "quantity": 3, "price": 11.16,

@@ -1,7 +1,5 @@
 """The Kafka sensor: request a Bronze run when the topic holds messages Bronze does not."""
 
-import os
-
 import dagster as dg
 
 from fastcart_assets.bronze.assets import BRONZE_KEY
@@ -16,10 +14,8 @@ from fastcart_assets.kafka.topics import (
 from fastcart_assets.partitions import partition_key, today_utc
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
-from fastcart_assets.settings import BRONZE_TABLE
+from fastcart_assets.tables import BRONZE
 
-# The seed runs Bronze every 5-15 minutes; a 60 s tick keeps Bronze well inside that.
-SENSOR_INTERVAL_S = int(os.environ.get("FASTCART_SENSOR_INTERVAL_S", "60"))
 # Kafka look-ups must end well before Dagster's sensor tick limit (60 s by default).
 SENSOR_KAFKA_TIMEOUT_S = 5.0
 
@@ -30,20 +26,23 @@ def new_data_by_partition(kafka: KafkaResource, lake: LakeResource) -> tuple[dic
     partitions = partitions_of(kafka, kafka.topic)
     with closing_consumer(kafka.consumer("fastcart-sensor")) as consumer:
         ends = {p: m.high for p, m in watermarks(consumer, kafka, kafka.topic, partitions).items()}
-    position = bronze_next_offsets(lake.table_path(BRONZE_TABLE), kafka.topic)
+    position = bronze_next_offsets(lake.table_path(BRONZE.path), kafka.topic)
     return ends, position
 
 
-@dg.sensor(
-    name="kafka_new_data_sensor",
-    asset_selection=dg.AssetSelection.assets(BRONZE_KEY),
-    minimum_interval_seconds=SENSOR_INTERVAL_S,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a Bronze run for today's partition when Kafka has messages Bronze lacks.",
-)
-def kafka_new_data_sensor(
-    context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource
-):
+def kafka_sensor(interval_s: int) -> dg.SensorDefinition:
+    """The Kafka sensor, ticking every `interval_s` seconds (FASTCART_SENSOR_INTERVAL_S)."""
+    return dg.sensor(
+        name="kafka_new_data_sensor",
+        asset_selection=dg.AssetSelection.assets(BRONZE_KEY),
+        minimum_interval_seconds=interval_s,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests a Bronze run for today's partition when Kafka has messages Bronze "
+        "lacks.",
+    )(kafka_new_data)
+
+
+def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):
     """Compare the topic's end offsets with Bronze's position; request one run per new batch."""
     try:
         ends, position = new_data_by_partition(kafka, lake)

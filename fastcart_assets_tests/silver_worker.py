@@ -10,20 +10,16 @@ from datetime import date
 
 from fastcart_assets.gold.build import SALES_BUILDERS, shared_frames, write_partitions
 from fastcart_assets.resources.spark import spark_session
-from fastcart_assets.settings import (
-    BRONZE_TABLE,
-    SILVER_REJECTED_TABLE,
-    SILVER_TABLE,
-    Settings,
-)
+from fastcart_assets.settings import Settings
 from fastcart_assets.silver.writes import process_partitions
+from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED
 
 
 def main() -> None:
     settings = Settings(lake_root=sys.argv[1])
     days = [date.fromisoformat(text) for text in sys.argv[2:]]
     spark = spark_session()
-    paths = [settings.table_path(t) for t in (BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE)]
+    paths = [settings.table_path(t) for t in (BRONZE.path, SILVER.path, SILVER_REJECTED.path)]
     result = process_partitions(spark, *paths, days)
     table = "daily_product_revenue"
     path = settings.table_path(f"gold/sales_performance/{table}")

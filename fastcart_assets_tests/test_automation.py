@@ -11,8 +11,8 @@ from fastcart_assets.bronze.assets import bronze_ecommerce_sales
 from fastcart_assets.definitions import build_definitions, build_resources
 from fastcart_assets.partitions import partition_key, today_utc
 from fastcart_assets.sensors import silver_touched_dates_sensor
-from fastcart_assets.settings import BRONZE_TABLE
 from fastcart_assets.silver.assets import SILVER_KEY, TOUCHED_DATES
+from fastcart_assets.tables import BRONZE
 from fastcart_assets_tests.helpers import clean_values, produce
 
 TODAY = partition_key(today_utc())
@@ -63,7 +63,7 @@ def test_silver_is_requested_after_bronze_updates_and_not_after_a_failed_check(
     assert requested == {("silver/ecommerce_sales", TODAY)}
 
     # Bronze updates again but its blocking duplicate check fails: Silver must wait.
-    path = settings.table_path(BRONZE_TABLE)
+    path = settings.table_path(BRONZE.path)
     spark.read.format("delta").load(path).limit(1).write.format("delta").mode("append").save(path)
     produce(kafka, clean_values(5, start=20))
     _bronze_run(instance, settings)

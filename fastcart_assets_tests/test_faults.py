@@ -28,13 +28,13 @@ from fastcart_assets.gold.assets import CUSTOMER_GROUP, SALES_GROUP, gold_key
 from fastcart_assets.kafka import broker as embedded_broker
 from fastcart_assets.pipeline import execute
 from fastcart_assets.resources.kafka import KafkaResource
-from fastcart_assets.settings import (
-    BRONZE_TABLE,
+from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
+from fastcart_assets.tables import (
+    BRONZE,
     CUSTOMER_ANALYTICS_TABLES,
     SALES_PERFORMANCE_TABLES,
-    SILVER_TABLE,
+    SILVER,
 )
-from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
 from fastcart_assets_tests.bronze.ingest_worker import KILL_POINTS
 from fastcart_assets_tests.helpers import clean_values, produce
 
@@ -76,7 +76,7 @@ def _assert_exactly_once(spark, table: str, values: list[bytes]) -> None:
 
 @pytest.fixture
 def table(tmp_path) -> str:
-    return str(tmp_path / "lakehouse" / BRONZE_TABLE)
+    return str(tmp_path / "lakehouse" / BRONZE.path)
 
 
 @contextmanager
@@ -258,7 +258,7 @@ def _write_bronze(spark, settings, stream) -> None:
             offsets[partition] += 1
         written = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=6)
         batch = to_bronze_batch(records, written, day)
-        append_to_bronze(spark.createDataFrame(batch.table), settings.table_path(BRONZE_TABLE))
+        append_to_bronze(spark.createDataFrame(batch.table), settings.table_path(BRONZE.path))
 
 
 def _process(settings, silver_days, gold_days) -> None:
@@ -322,7 +322,7 @@ def test_two_silver_and_gold_runs_at_once_write_one_after_the_other(spark, setti
     assert all(code == 0 for code, _, _ in outcomes), [err[-2000:] for _, _, err in outcomes]
     inserted = sorted(int(out.strip().split("=")[1]) for _, out, _ in outcomes)
     assert inserted[0] == 0 < inserted[1]  # the second run found everything in place
-    silver = spark.read.format("delta").load(settings.table_path(SILVER_TABLE))
+    silver = spark.read.format("delta").load(settings.table_path(SILVER.path))
     assert silver.count() == silver.select("order_id", "timestamp").distinct().count()
     assert silver.count() == inserted[1]
     gold = spark.read.format("delta").load(

@@ -12,7 +12,8 @@ from fastcart_assets.bronze.ingest import append_to_bronze
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
 from fastcart_assets.cli.main import cli
 from fastcart_assets.maintenance import maintain
-from fastcart_assets.settings import BRONZE_TABLE, Settings
+from fastcart_assets.settings import Settings
+from fastcart_assets.tables import BRONZE
 from fastcart_assets_tests.helpers import order_event
 
 TODAY = datetime(2026, 11, 22, tzinfo=UTC)
@@ -32,7 +33,7 @@ def _bronze_day(spark, path, day, first_offset, n=5):
 def test_retention_compaction_and_dry_run(spark, tmp_path, monkeypatch):
     monkeypatch.setenv("FASTCART_LAKE_ROOT", str(tmp_path / "lake"))
     settings = Settings.from_env()
-    path = settings.table_path(BRONZE_TABLE)
+    path = settings.table_path(BRONZE.path)
     old, recent = (TODAY - timedelta(days=120)).date(), (TODAY - timedelta(days=1)).date()
     _bronze_day(spark, path, old, 0)
     for k in range(4):  # several small commits of one recent day: files to compact
@@ -63,7 +64,7 @@ def test_maintenance_job_runs_in_dagster(spark, tmp_path):
     from fastcart_assets.resources.lake import LakeResource
 
     root = str(tmp_path / "lake")
-    path = Settings(lake_root=root).table_path(BRONZE_TABLE)
+    path = Settings(lake_root=root).table_path(BRONZE.path)
     long_ago = (datetime.now(UTC) - timedelta(days=200)).date()
     _bronze_day(spark, path, long_ago, 0)
     _bronze_day(spark, path, datetime.now(UTC).date(), 10)

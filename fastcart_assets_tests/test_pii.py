@@ -12,7 +12,7 @@ from fastcart_assets.generator.orders import GeneratorConfig
 from fastcart_assets.generator.producer import KafkaSink, generate
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.resources.spark import spark_session
-from fastcart_assets.settings import BRONZE_TABLE
+from fastcart_assets.tables import BRONZE
 
 
 def test_pipeline_never_logs_a_customer_email(settings, kafka, tmp_path):
@@ -29,7 +29,7 @@ def test_pipeline_never_logs_a_customer_email(settings, kafka, tmp_path):
     result = CliRunner().invoke(cli, ["run"])
     assert result.exit_code == 0, result.output
 
-    bronze = spark_session().read.format("delta").load(settings.table_path(BRONZE_TABLE))
+    bronze = spark_session().read.format("delta").load(settings.table_path(BRONZE.path))
     emails = {r[0] for r in bronze.select("customer_email").distinct().collect() if r[0]}
     assert len(emails) > 50
     home = Path(tmp_path / "dagster_home")

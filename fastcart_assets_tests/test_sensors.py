@@ -7,7 +7,7 @@ import dagster as dg
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
 from fastcart_assets.definitions import build_resources
 from fastcart_assets.partitions import today_utc
-from fastcart_assets.sensors import kafka_new_data_sensor
+from fastcart_assets.sensors import kafka_sensor
 from fastcart_assets_tests.helpers import clean_values, produce
 
 
@@ -16,7 +16,7 @@ def _tick(settings):
     context = dg.build_sensor_context(
         resources={"kafka": resources["kafka"], "lake": resources["lake"]}
     )
-    return kafka_new_data_sensor(context)
+    return kafka_sensor(interval_s=60)(context)
 
 
 def _materialize(settings):

@@ -18,7 +18,7 @@ from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
-from fastcart_assets.settings import BRONZE_TABLE
+from fastcart_assets.tables import BRONZE
 
 BRONZE_KEY = dg.AssetKey(["bronze", "ecommerce_sales"])
 CHECK_NO_DUPLICATES = "no_duplicate_coordinates"
@@ -63,7 +63,7 @@ class BronzeConfig(dg.Config):
             description="rows written by this run = messages it read",
         ),
     ],
-    metadata={"table": BRONZE_TABLE},
+    metadata={"table": BRONZE.path},
 )
 def bronze_ecommerce_sales(
     context: dg.AssetExecutionContext,
@@ -75,7 +75,7 @@ def bronze_ecommerce_sales(
     """Raw order events from Kafka, one row per message, resumed from the offsets Bronze holds."""
     if config.offset_reset not in OFFSET_RESETS:
         raise dg.Failure(f"offset_reset must be one of {', '.join(OFFSET_RESETS)}")
-    table_path = lake.table_path(BRONZE_TABLE)
+    table_path = lake.table_path(BRONZE.path)
     session = spark.spark_session
     try:
         results = _ingest(context, config, session, kafka, table_path)

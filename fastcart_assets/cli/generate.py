@@ -119,8 +119,11 @@ def generate(
         from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError, list_topics
         from fastcart_assets.resources.kafka import KafkaResource
 
-        topic = kafka_topic or Settings.from_env().kafka_topic
-        kafka = KafkaResource(bootstrap_servers=kafka_bootstrap_servers, topic=topic)
+        settings = Settings.from_env()
+        kafka = KafkaResource.from_settings(settings, kafka_topic).model_copy(
+            update={"bootstrap_servers": kafka_bootstrap_servers}
+        )
+        topic = kafka.topic
         try:
             if topic not in list_topics(kafka):
                 raise TopicError(

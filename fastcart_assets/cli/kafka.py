@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from fastcart_assets.kafka.topics import (
     read_messages,
 )
 from fastcart_assets.resources.kafka import KafkaResource
-from fastcart_assets.settings import Settings
+from fastcart_assets.settings import DEFAULT_KAFKA_BOOTSTRAP, Settings
 
 
 def _default_port() -> int:
@@ -31,11 +30,10 @@ def _kafka(bootstrap: str | None) -> KafkaResource:
     if bootstrap is None:
         running = embedded.read_state()
         # A broker started from this directory on another port wins over the default address.
-        if running is not None and "FASTCART_KAFKA_BOOTSTRAP" not in os.environ:
+        if running is not None and settings.kafka_bootstrap == DEFAULT_KAFKA_BOOTSTRAP:
             bootstrap = running.address
-    return KafkaResource(
-        bootstrap_servers=bootstrap or settings.kafka_bootstrap, topic=settings.kafka_topic
-    )
+    kafka = KafkaResource.from_settings(settings)
+    return kafka.model_copy(update={"bootstrap_servers": bootstrap or settings.kafka_bootstrap})
 
 
 bootstrap_option = click.option(

@@ -51,14 +51,15 @@ def show(frame, limit: int) -> None:
 )
 def query(table: str, limit: int, day) -> None:
     """Show rows of TABLE (path, view name or short name, e.g. daily_product_revenue)."""
-    from fastcart_assets.query import UnknownTable, read_table, resolve_table
+    from fastcart_assets.query import read_table
+    from fastcart_assets.tables import UnknownTable, table_info
 
     try:
-        resolved = resolve_table(table)
+        resolved = table_info(table)
         frame = read_table(_session(), Settings.from_env(), resolved, day.date() if day else None)
     except UnknownTable as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{resolved}" + (f" on {day.date()}" if day else ""))
+    click.echo(f"{resolved.path}" + (f" on {day.date()}" if day else ""))
     show(frame, limit)
 
 

@@ -12,6 +12,7 @@ from fastcart_assets.cli.kafka import kafka
 from fastcart_assets.cli.lake import query, sql, ui
 from fastcart_assets.cli.maintenance import history, maintain
 from fastcart_assets.cli.pipeline import demo, run, validate
+from fastcart_assets.settings import Settings, SettingsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,11 +21,29 @@ def cli() -> None:
 
     Configuration comes from the environment: FASTCART_LAKE_ROOT (default ./lakehouse),
     FASTCART_KAFKA_BOOTSTRAP (127.0.0.1:9092), FASTCART_KAFKA_TOPIC (ecommerce-sales),
-    FASTCART_SPARK_REMOTE (unset: embedded Sail), DAGSTER_HOME (./.dagster_home).
+    FASTCART_SPARK_REMOTE (unset: embedded Sail), FASTCART_FIRST_DATE (2024-01-01),
+    DAGSTER_HOME (./.dagster_home); docs/SPEC.md §3 lists them all.
     """
-    # Dagster's deprecation notices are for code authors, not for command-line users.
-    warnings.filterwarnings("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    quiet_dagster_notices()
+    try:
+        Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+# Dagster's notices about its own beta and preview APIs are for code authors, not for people
+# running commands; every other warning still shows.
+DAGSTER_NOTICES = (
+    r".*is currently in beta.*",
+    r".*is currently in preview.*",
+    r".*is a beta.*",
+    r".*is a preview.*",
+)
+
+
+def quiet_dagster_notices() -> None:
+    for message in DAGSTER_NOTICES:
+        warnings.filterwarnings("ignore", message=message)
 
 
 for command in (kafka, generate, run, validate, demo, query, sql, ui, bench, maintain, history):

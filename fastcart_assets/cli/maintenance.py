@@ -45,11 +45,11 @@ def history(table: str, limit: int) -> None:
     """The commit history of TABLE (version, time, operation, metrics)."""
     from fastcart_assets.delta import table_exists
     from fastcart_assets.maintenance import history as table_history
-    from fastcart_assets.query import UnknownTable, resolve_table
+    from fastcart_assets.tables import UnknownTable, table_info
 
     settings = Settings.from_env()
     try:
-        resolved = resolve_table(table)
+        resolved = table_info(table).path
     except UnknownTable as exc:
         raise click.ClickException(str(exc)) from exc
     if not table_exists(settings.table_path(resolved)):

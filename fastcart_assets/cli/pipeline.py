@@ -124,7 +124,9 @@ def demo(days: int, dirty_rate: float, seed: int) -> None:
     except embedded.BrokerError as exc:
         raise click.ClickException(f"{exc} (set FASTCART_KAFKA_BOOTSTRAP to another port)") from exc
     click.echo(f"1. Kafka broker {'started' if started else 'running'} at {state.address}")
-    kafka = KafkaResource(bootstrap_servers=state.address, topic=settings.kafka_topic)
+    kafka = KafkaResource.from_settings(settings).model_copy(
+        update={"bootstrap_servers": state.address}
+    )
     create_topic(kafka, kafka.topic, 3, exist_ok=True)
     click.echo(f"2. topic {kafka.topic} ready")
     now = datetime.now(UTC).replace(microsecond=0)

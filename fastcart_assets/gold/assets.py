@@ -18,12 +18,8 @@ from fastcart_assets.partitions import daily_partitions, partition_dates
 from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
-from fastcart_assets.settings import (
-    CUSTOMER_ANALYTICS_TABLES,
-    SALES_PERFORMANCE_TABLES,
-    SILVER_TABLE,
-)
 from fastcart_assets.silver.assets import SILVER_KEY
+from fastcart_assets.tables import CUSTOMER_ANALYTICS_TABLES, SALES_PERFORMANCE_TABLES, SILVER
 
 SALES_GROUP = "sales_performance"
 CUSTOMER_GROUP = "customer_analytics"
@@ -158,7 +154,7 @@ def gold_sales_performance(
     those dates)."""
     session = spark.spark_session
     dates = partition_dates(context)
-    with shared_frames(session, lake.table_path(SILVER_TABLE), lake.root) as shared:
+    with shared_frames(session, lake.table_path(SILVER.path), lake.root) as shared:
         builders = {t: (lambda b=b: b(shared, dates)) for t, b in SALES_BUILDERS.items()}
         rows = _write(context, session, lake, SALES_GROUP, builders, dates)
         yield from _materializations(SALES_GROUP, rows, dates)
@@ -240,7 +236,7 @@ def gold_customer_analytics(
     """Customer snapshots: snapshot D covers completed orders shipped on or before D."""
     session = spark.spark_session
     snapshots = partition_dates(context)
-    with shared_frames(session, lake.table_path(SILVER_TABLE), lake.root) as shared:
+    with shared_frames(session, lake.table_path(SILVER.path), lake.root) as shared:
         builders = customer_builders(shared, snapshots)
         rows = _write(context, session, lake, CUSTOMER_GROUP, builders, snapshots)
         yield from _materializations(CUSTOMER_GROUP, rows, snapshots)

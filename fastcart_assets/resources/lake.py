@@ -10,7 +10,7 @@ from fastcart_assets.settings import Settings
 class LakeResource(dg.ConfigurableResource):
     """The lake root; every table path comes from `table_path`."""
 
-    root: str = Settings().lake_root
+    root: str
 
     def table_path(self, table: str) -> str:
         return Settings(lake_root=self.root).table_path(table)

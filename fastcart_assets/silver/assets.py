@@ -8,10 +8,10 @@ from fastcart_assets.partitions import daily_partitions, partition_dates, today_
 from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
-from fastcart_assets.settings import BRONZE_TABLE, SILVER_REJECTED_TABLE, SILVER_TABLE
 from fastcart_assets.silver.checks import duplicate_keys, reconcile, rule_check_name, rule_checks
 from fastcart_assets.silver.rules import HARD, RULES
 from fastcart_assets.silver.writes import SilverResult, process_partitions
+from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED
 
 SILVER_KEY = dg.AssetKey(["silver", "ecommerce_sales"])
 REJECTED_KEY = dg.AssetKey(["silver", "ecommerce_sales_rejected"])
@@ -57,7 +57,7 @@ _CHECKS = [
             kinds={"spark", "delta"},
             description="Typed, validated, deduplicated order events (one row per "
             "order_id and timestamp), flagged by the soft rules.",
-            metadata={"table": SILVER_TABLE},
+            metadata={"table": SILVER.path},
         ),
         dg.AssetSpec(
             REJECTED_KEY,
@@ -66,7 +66,7 @@ _CHECKS = [
             group_name="silver",
             kinds={"spark", "delta"},
             description="Bronze rows failing a hard rule, with every reason.",
-            metadata={"table": SILVER_REJECTED_TABLE},
+            metadata={"table": SILVER_REJECTED.path},
         ),
     ],
     check_specs=_CHECKS,
@@ -80,7 +80,7 @@ def silver_ecommerce_sales(
     """Silver partition D processes Bronze partition D (a backfill processes its range at once)."""
     session = spark.spark_session
     days = partition_dates(context)
-    paths = [lake.table_path(t) for t in (BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE)]
+    paths = [lake.table_path(t) for t in (BRONZE.path, SILVER.path, SILVER_REJECTED.path)]
     result = process_partitions(session, *paths, days, last_date=today_utc())
     context.log.info(
         "Silver %s..%s: %d rows in, %d inserted, %d replaced, %d unchanged, %d rejected, "

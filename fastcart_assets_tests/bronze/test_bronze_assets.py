@@ -12,7 +12,7 @@ from fastcart_assets.bronze.assets import bronze_ecommerce_sales
 from fastcart_assets.bronze.ingest import OffsetsOutOfRange, ingest_new_messages
 from fastcart_assets.definitions import build_resources
 from fastcart_assets.partitions import today_utc
-from fastcart_assets.settings import BRONZE_TABLE
+from fastcart_assets.tables import BRONZE
 from fastcart_assets_tests.helpers import clean_values, order_event, produce
 
 
@@ -28,7 +28,7 @@ def materialize_bronze(settings, day=None, run_config=None):
 
 
 def bronze(spark, settings):
-    return spark.read.format("delta").load(settings.table_path(BRONZE_TABLE))
+    return spark.read.format("delta").load(settings.table_path(BRONZE.path))
 
 
 def check_results(result):
@@ -105,7 +105,7 @@ def test_replaying_a_past_partition_replaces_exactly_it(spark, settings, kafka):
     yesterday = today_utc() - timedelta(days=1)
     produce(kafka, clean_values(400))
     resources = build_resources(settings)
-    table_path = settings.table_path(BRONZE_TABLE)
+    table_path = settings.table_path(BRONZE.path)
     ingest_new_messages(resources["spark"].spark_session, kafka, table_path, yesterday)
     produce(kafka, clean_values(100, start=400))
     assert materialize_bronze(settings).success  # today's partition: the 100 new messages
@@ -143,7 +143,7 @@ def test_stored_offsets_beyond_the_topic_fail_clearly(spark, settings, kafka, to
     session = build_resources(settings)["spark"].spark_session
     with pytest.raises(OffsetsOutOfRange, match="partition 0"):
         ingest_new_messages(
-            session, kafka, settings.table_path(BRONZE_TABLE), today_utc(), stall_timeout_s=5
+            session, kafka, settings.table_path(BRONZE.path), today_utc(), stall_timeout_s=5
         )
     assert bronze(spark, settings).count() == 50
     failed = materialize_bronze(settings)

@@ -12,9 +12,10 @@ from deltalake import DeltaTable
 
 from fastcart_assets.bronze.ingest import append_to_bronze
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
-from fastcart_assets.settings import BRONZE_TABLE, SILVER_REJECTED_TABLE, SILVER_TABLE, Settings
+from fastcart_assets.settings import Settings
 from fastcart_assets.silver.checks import Reconciliation, reconcile
 from fastcart_assets.silver.writes import SilverResult, write_silver_partition
+from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED
 
 D1, D2 = date(2025, 11, 10), date(2025, 11, 11)
 T1 = datetime(2025, 11, 10, 12, 0, tzinfo=UTC)  # when Bronze D1 was written
@@ -33,15 +34,15 @@ class Lake:
 
     @property
     def bronze(self) -> str:
-        return self.settings.table_path(BRONZE_TABLE)
+        return self.settings.table_path(BRONZE.path)
 
     @property
     def silver(self) -> str:
-        return self.settings.table_path(SILVER_TABLE)
+        return self.settings.table_path(SILVER.path)
 
     @property
     def rejected(self) -> str:
-        return self.settings.table_path(SILVER_REJECTED_TABLE)
+        return self.settings.table_path(SILVER_REJECTED.path)
 
     def add_bronze(self, payloads, day: date, written: datetime, partition=0, first_offset=0):
         """Append raw payloads (dicts are JSON-encoded, bytes and None kept) as Bronze rows."""

@@ -12,8 +12,8 @@ from fastcart_assets.generator.orders import GeneratorConfig
 from fastcart_assets.generator.producer import KafkaSink, generate
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.partitions import today_utc
-from fastcart_assets.settings import SILVER_TABLE
 from fastcart_assets.silver.assets import silver_ecommerce_sales
+from fastcart_assets.tables import SILVER
 
 
 def _checks(result) -> dict[str, bool]:
@@ -51,7 +51,7 @@ def test_dirty_stream_reconciles_and_every_check_passes(spark, settings, kafka):
     assert dropped >= summary.defects["duplicate"]
     assert rejected >= summary.defects["malformed_json"]
     assert silver_meta.metadata["touched_dates"].value  # generated events are dated
-    table = spark.read.format("delta").load(settings.table_path(SILVER_TABLE))
+    table = spark.read.format("delta").load(settings.table_path(SILVER.path))
     assert table.count() == written
 
 
@@ -76,7 +76,7 @@ def test_a_failed_blocking_check_stops_downstream(spark, settings, kafka):
     )
     assert first.success
     # Tamper with Silver: duplicate one row, so the uniqueness check (blocking) fails.
-    path = settings.table_path(SILVER_TABLE)
+    path = settings.table_path(SILVER.path)
     spark.read.format("delta").load(path).limit(1).write.format("delta").mode("append").save(path)
     second = dg.materialize(
         [silver_ecommerce_sales, downstream],

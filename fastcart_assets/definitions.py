@@ -12,6 +12,7 @@ from fastcart_assets.jobs import maintenance_job, maintenance_schedule
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
+from fastcart_assets.runs import abandoned_runs_sensor
 from fastcart_assets.sensors import kafka_sensor, silver_touched_dates_sensor
 from fastcart_assets.settings import Settings
 from fastcart_assets.silver.assets import silver_ecommerce_sales
@@ -74,6 +75,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[
             kafka_sensor(settings.sensor_interval_s),
             silver_touched_dates_sensor,
+            abandoned_runs_sensor,
             dg.AutomationConditionSensorDefinition(
                 "silver_automation",
                 target=dg.AssetSelection.groups("silver"),

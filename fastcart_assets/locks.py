@@ -1,8 +1,11 @@
 """A writer lock per table, so two runs never append to the same table at once.
 
 Dagster pools serialize runs launched through the run queue, but not two `fastcart run`
-processes or in-process executions. For a local lake the lock is an OS file lock next to the
-table (released by the kernel if the process dies); object-store lakes rely on the pools.
+processes or in-process executions. For a local lake (a path or a `file://` URI) the lock is an
+OS file lock next to the table, released by the kernel if the process dies. Object-store lakes
+(s3://, hdfs://, …) have no such lock: they are written only by Dagster runs, one per table at a
+time through the table's one-slot pool, and commands that would write them outside a run
+(`fastcart sql --allow-write`) refuse.
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ from pathlib import Path
 WRITER_WAIT_S = 900.0
 
 
+def local_path(location: str) -> Path | None:
+    """The filesystem path of a local table location (a path or file:// URI), else None."""
+    if location.startswith("file://"):
+        return Path(location.removeprefix("file://"))
+    return None if "://" in location else Path(location)
+
+
 class TableBusy(RuntimeError):
     """Another process is writing the table."""
 
@@ -26,10 +36,11 @@ class TableBusy(RuntimeError):
 @contextmanager
 def table_lock(table_path: str, wait_s: float = 0.0) -> Iterator[None]:
     """Hold the writer lock of `table_path`; raise TableBusy after `wait_s` seconds."""
-    if "://" in table_path:
-        yield
+    local = local_path(table_path)
+    if local is None:
+        yield  # an object store: the table's Dagster pool serializes its writers
         return
-    lock_path = Path(table_path).parent / f".{Path(table_path).name}.lock"
+    lock_path = local.parent / f".{local.name}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
         deadline = time.monotonic() + wait_s

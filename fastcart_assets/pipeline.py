@@ -1,8 +1,10 @@
 """`fastcart run`: one catch-up through Dagster, recorded in the instance so it shows in the UI.
 
 Bronze ingests what is new in Kafka (today's partition); Silver processes every Bronze
-partition materialized since Silver last processed it; Gold recomputes the dates Silver
-touched and the customer snapshots from the earliest of them through today.
+partition materialized since Silver last processed it; Gold recomputes what the planner asks
+for (`planner.py`, read from the instance by `progress.py`, the same plan the sensors follow).
+Before each run, runs left behind by killed processes are released and the run waits, with a
+deadline, for its pools (`runs.py`).
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
-from fastcart_assets.partitions import partition_key, today_utc
+from fastcart_assets import planner, progress, runs
+from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
+from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED, gold_asset_keys
 
-RUN_TAGS = {"fastcart/trigger": "fastcart_run"}
+TRIGGER = "fastcart_run"
+ROWS = "dagster/row_count"
 
 
 @dataclass
@@ -34,13 +35,16 @@ class StageResult:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
     error_checks_failed: list[str] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)  # rows written, per table
     seconds: float = 0.0
+    error: str | None = None  # why the run failed, in the words of the step that failed
 
 
 @dataclass
 class CatchUpResult:
     stages: list[StageResult] = field(default_factory=list)
+    blocked: list[planner.Blocked] = field(default_factory=list)
+    released: list[runs.Abandoned] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -48,27 +52,49 @@ class CatchUpResult:
         return all(s.success and not s.error_checks_failed for s in self.stages)
 
 
+def pools_of(defs: dg.Definitions, keys: Sequence[dg.AssetKey]) -> set[str]:
+    graph = defs.resolve_asset_graph()
+    return {pool for key in keys if (pool := graph.get(key).assets_def.op.pool)}
+
+
+def _rows_written(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """Rows each table received: the per-partition row counts when the run reports them, else
+    its one `rows` figure (a range run repeats it on every partition's event)."""
+    per_partition: dict[str, dict[str | None, int]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        metadata = materialization.metadata
+        key = materialization.asset_key.to_user_string()
+        if ROWS in metadata:
+            per_partition.setdefault(key, {})[materialization.partition] = int(metadata[ROWS].value)
+        elif "rows" in metadata:
+            per_partition.setdefault(key, {})[None] = int(metadata["rows"].value)
+    return {key: sum(counts.values()) for key, counts in per_partition.items()}
+
+
 def execute(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     name: str,
     keys: Sequence[dg.AssetKey],
-    days: Sequence[date],
+    first: date,
+    last: date,
+    tags: dict[str, str] | None = None,
     run_config: dict | None = None,
-) -> tuple[StageResult, dg.ExecuteInProcessResult]:
-    """Materialize `keys` for the contiguous range covering `days` in one run."""
-    first, last = partition_key(min(days)), partition_key(max(days))
-    tags = {**RUN_TAGS, "fastcart/stage": name}
-    if first == last:
-        partition = first
-    else:
-        partition = None
-        tags |= {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    on_wait: Callable[[str], None] | None = None,
+) -> StageResult:
+    """Materialize `keys` for the partitions `first`..`last` in one run of this process."""
+    runs.wait_for_pools(instance, pools_of(defs, keys), on_wait=on_wait)
+    tags = {**(tags or {}), **runs.process_tags(), runs.STAGE_TAG: name}
+    partition = partition_key(first) if first == last else None
+    if partition is None:
+        tags |= {progress.RANGE_START_TAG: partition_key(first)}
+        tags |= {progress.RANGE_END_TAG: partition_key(last)}
     # Dagster's console logger prints every event at DEBUG; the CLI prints its own summary.
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    job = defs.get_implicit_global_asset_job_def()
+    # Failures reach the caller as StageResult.error; their stack traces stay in the run's log.
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     started = time.monotonic()
-    result = job.execute_in_process(
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=instance,
         asset_selection=list(keys),
         partition_key=partition,
@@ -80,62 +106,39 @@ def execute(
         name=name,
         run_id=result.run_id,
         success=result.success,
-        partitions=[first] if first == last else [first, last],
+        partitions=[partition_key(first)]
+        if first == last
+        else [partition_key(first), partition_key(last)],
+        rows=_rows_written(result),
         seconds=time.monotonic() - started,
     )
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            check = event.asset_check_evaluation_data
-            label = f"{check.asset_key.to_user_string()}:{check.check_name}"
-            if check.passed:
-                stage.checks_passed += 1
-            else:
-                stage.checks_failed.append(label)
-                if check.severity == dg.AssetCheckSeverity.ERROR:
-                    stage.error_checks_failed.append(label)
-        elif event.event_type_value == "ASSET_MATERIALIZATION":
-            materialization = event.step_materialization_data.materialization
-            rows = materialization.metadata.get("rows")
-            if rows is not None:
-                key = materialization.asset_key.to_user_string()
-                stage.rows[key] = stage.rows.get(key, 0) + int(rows.value)
-    return stage, result
+    failures = [event.step_failure_data.error for event in result.get_step_failure_events()]
+    if failures and failures[-1] is not None:
+        stage.error = _reason(failures[-1])
+    for check in result.get_asset_check_evaluations():
+        label = f"{check.asset_key.to_user_string()}:{check.check_name}"
+        if check.partition:
+            label += f"[{check.partition}]"
+        if check.passed:
+            stage.checks_passed += 1
+            continue
+        stage.checks_failed.append(label)
+        if check.severity == dg.AssetCheckSeverity.ERROR:
+            stage.error_checks_failed.append(label)
+    return stage
 
 
-def stale_partitions(
-    instance: dg.DagsterInstance, upstream: dg.AssetKey, downstream: dg.AssetKey
-) -> list[date]:
-    """Dates whose upstream materialization is newer than the downstream's (or has none)."""
-    storage = instance.event_log_storage
-    event = dg.DagsterEventType.ASSET_MATERIALIZATION
-    up = storage.get_latest_storage_id_by_partition(upstream, event)
-    down = storage.get_latest_storage_id_by_partition(downstream, event)
-    return sorted(date.fromisoformat(k) for k, sid in up.items() if sid > down.get(k, -1))
-
-
-def touched_since_gold(instance: dg.DagsterInstance) -> list[date]:
-    """Dates Silver reported touched in materializations Gold has not caught up with."""
-    from fastcart_assets.gold.assets import SALES_GROUP, gold_key
-    from fastcart_assets.silver.assets import SILVER_KEY, TOUCHED_DATES
-
-    gold_marker = gold_key(SALES_GROUP, "daily_product_revenue")
-    latest_gold = instance.fetch_materializations(gold_marker, limit=1).records
-    after = latest_gold[0].storage_id if latest_gold else None
-    touched: set[date] = set()
-    cursor = None
-    while True:
-        page = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=SILVER_KEY, after_storage_id=after),
-            limit=500,
-            cursor=cursor,
-        )
-        for record in page.records:
-            metadata = record.asset_materialization.metadata
-            if TOUCHED_DATES in metadata:
-                touched.update(date.fromisoformat(d) for d in metadata[TOUCHED_DATES].value)
-        if not page.has_more:
-            return sorted(touched)
-        cursor = page.cursor
+def _reason(error) -> str:
+    """The innermost message of a step's error (dg.Failure's description, or the exception)."""
+    if error.cls_name == "DagsterExecutionInterruptedError":
+        return "interrupted (Ctrl-C or SIGTERM)"
+    while error.cause is not None and error.cls_name in ("RetryRequestedFromPolicy", None):
+        error = error.cause
+    message = error.message.strip()
+    prefix = f"{error.cls_name}: " if error.cls_name else ""
+    if prefix and message.startswith(prefix):
+        message = message[len(prefix) :]
+    return message
 
 
 def run_catch_up(
@@ -143,19 +146,24 @@ def run_catch_up(
     instance: dg.DagsterInstance,
     bronze_config: dict | None = None,
     on_stage: Callable[[StageResult], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> CatchUpResult:
-    """Bronze for new Kafka data, Silver for stale dates, Gold for touched dates and snapshots."""
-    from fastcart_assets.bronze.assets import BRONZE_KEY
-    from fastcart_assets.gold.assets import CUSTOMER_GROUP, SALES_GROUP, gold_key
-    from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
-    from fastcart_assets.tables import CUSTOMER_ANALYTICS_TABLES, SALES_PERFORMANCE_TABLES
+    """Bronze for new Kafka data, Silver for stale partitions, Gold as the planner says.
 
+    `on_wait` hears what the catch-up waits for, and the runs it found abandoned and released.
+    """
     today = today_utc()  # "today" is the UTC date when the run starts
-    outcome = CatchUpResult()
+    outcome = CatchUpResult(released=runs.release_abandoned_runs(instance))
+    for run in outcome.released:
+        if on_wait:
+            on_wait(
+                f"released run {run.run_id[:8]} ({run.stage}): its process {run.pid} is gone "
+                "(killed?); marked failed, pool slots freed"
+            )
     started = time.monotonic()
 
-    def stage(name, keys, days, run_config=None) -> bool:
-        result, _ = execute(defs, instance, name, keys, days, run_config)
+    def stage(name, keys, first, last, tags=None, run_config=None) -> bool:
+        result = execute(defs, instance, name, keys, first, last, tags, run_config, on_wait)
         outcome.stages.append(result)
         if on_stage:
             on_stage(result)
@@ -164,17 +172,20 @@ def run_catch_up(
     config = (
         {"ops": {"bronze__ecommerce_sales": {"config": bronze_config}}} if bronze_config else None
     )
-    ok = stage("bronze", [BRONZE_KEY], [today], config)
-    stale = stale_partitions(instance, BRONZE_KEY, SILVER_KEY) if ok else []
-    if ok and stale:
-        ok = stage("silver", [SILVER_KEY, REJECTED_KEY], stale)
-    touched = touched_since_gold(instance) if ok else []
-    if ok and touched:
-        sales = [gold_key(SALES_GROUP, t) for t in SALES_PERFORMANCE_TABLES]
-        ok = stage("gold_sales_performance", sales, touched)
+    ok = stage("bronze", [BRONZE.asset_key], today, today, {progress.LAYER_TAG: "bronze"}, config)
+    silver_keys = [SILVER.asset_key, SILVER_REJECTED.asset_key]
     if ok:
-        customers = [gold_key(CUSTOMER_GROUP, t) for t in CUSTOMER_ANALYTICS_TABLES]
-        first = min([*touched, today])
-        stage("gold_customer_analytics", customers, [first, today])
+        for first, last in planner.contiguous_ranges(
+            progress.silver_partitions_to_process(instance), 0
+        ):
+            ok = ok and stage("silver", silver_keys, first, last, {progress.LAYER_TAG: "silver"})
+    if ok:
+        for plan in progress.gold_plans(instance, FIRST_DATE, today):
+            outcome.blocked += [b for b in plan.blocked if b not in outcome.blocked]
+            for part, (first, last) in enumerate(plan.ranges):
+                tags = progress.gold_run_tags(plan, part, TRIGGER)
+                ok = ok and stage(
+                    f"gold {plan.group}", gold_asset_keys(plan.group), first, last, tags
+                )
     outcome.seconds = time.monotonic() - started
     return outcome

@@ -1,7 +1,9 @@
-"""The Kafka sensor: request a Bronze run when the topic holds messages Bronze does not."""
+"""The sensors: Kafka -> Bronze when the topic holds messages Bronze lacks; Silver -> Gold as the
+planner decides (the Silver automation condition lives in definitions.py)."""
 
 import dagster as dg
 
+from fastcart_assets import progress
 from fastcart_assets.bronze.assets import BRONZE_KEY
 from fastcart_assets.bronze.position import bronze_next_offsets
 from fastcart_assets.kafka.topics import (
@@ -11,10 +13,10 @@ from fastcart_assets.kafka.topics import (
     partitions_of,
     watermarks,
 )
-from fastcart_assets.partitions import partition_key, today_utc
+from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
-from fastcart_assets.tables import BRONZE
+from fastcart_assets.tables import BRONZE, gold_asset_keys
 
 # Kafka look-ups must end well before Dagster's sensor tick limit (60 s by default).
 SENSOR_KAFKA_TIMEOUT_S = 5.0
@@ -66,40 +68,31 @@ def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, la
 
 @dg.sensor(
     name="silver_touched_dates_sensor",
-    asset_selection=dg.AssetSelection.groups("sales_performance", "customer_analytics"),
+    asset_selection=dg.AssetSelection.groups(*progress.GOLD_GROUPS),
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests the Gold partitions a Silver materialization touched (late data "
-    "included) and the customer snapshots from the earliest of them through today.",
+    description="Requests the Gold partitions Silver's materializations touched (late data "
+    "included) and the customer snapshots from the earliest of them through today, as the "
+    "planner decides (the same plan `fastcart run` follows).",
 )
 def silver_touched_dates_sensor(context: dg.SensorEvaluationContext):
-    """After each successful Silver run: Gold for its touched dates, snapshots through today."""
-    from fastcart_assets.gold.assets import gold_run_requests
-    from fastcart_assets.silver.assets import SILVER_KEY, TOUCHED_DATES
-
-    after = int(context.cursor) if context.cursor else None
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=SILVER_KEY, after_storage_id=after),
-        limit=100,
-        ascending=True,
-    ).records
-    touched: set = set()
-    cursor = after
-    for record in records:
-        run = context.instance.get_run_by_id(record.run_id)
-        if run is not None and not run.is_finished:
-            break  # its checks are still running: look again next tick
-        cursor = record.storage_id
-        if run is not None and run.status != dg.DagsterRunStatus.SUCCESS:
-            context.log.info(
-                "skipping Silver run %s: it did not succeed (failed check?)", record.run_id
+    """Gold for the dates Silver touched since Gold last caught up; snapshots through today."""
+    requests, waiting = [], []
+    for plan in progress.gold_plans(context.instance, FIRST_DATE, today_utc()):
+        waiting += [f"{b.partition} ({b.reason})" for b in plan.blocked]
+        if progress.gold_in_progress(context.instance, plan.group):
+            continue  # its plan already runs; look again when it has finished
+        for part, (first, last) in enumerate(plan.ranges):
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"gold-{plan.group}-{plan.through}-{part + 1}of{len(plan.ranges)}",
+                    asset_selection=gold_asset_keys(plan.group),
+                    partition_key=partition_key(first) if first == last else None,
+                    tags=progress.gold_run_tags(plan, part, trigger="silver_touched_dates"),
+                )
             )
-            continue
-        metadata = record.asset_materialization.metadata
-        if TOUCHED_DATES in metadata:
-            touched.update(metadata[TOUCHED_DATES].value)
-    if cursor != after:
-        context.update_cursor(str(cursor))
-    if not touched:
-        return dg.SkipReason("no new successful Silver materialization with touched dates")
-    return gold_run_requests(sorted(touched), run_key_prefix=f"silver-{cursor}")
+    if waiting:
+        context.log.warning("Gold waits for Silver partitions: %s", "; ".join(sorted(set(waiting))))
+    if not requests:
+        return dg.SkipReason("Gold is up to date with Silver")
+    return requests

@@ -9,6 +9,7 @@ long its rows are kept. Queries, maintenance, the report and the dashboard all r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -38,6 +39,7 @@ class TableInfo:
 
     path: str  # under the lake root, e.g. "gold/sales_performance/top_products"
     date_column: str  # the partition date column
+    pool: str  # the one-slot Dagster pool of the table's writers
     retention_days: int | None = None  # None: kept indefinitely
 
     @property
@@ -63,17 +65,34 @@ def asset_key(path: str) -> dg.AssetKey:
     return dg.AssetKey(path.split("/"))
 
 
-BRONZE = TableInfo("bronze/ecommerce_sales", "ingestion_date", retention_days=90)
-SILVER = TableInfo("silver/ecommerce_sales", "silver_ingestion_date", retention_days=365)
-SILVER_REJECTED = TableInfo(
-    "silver/ecommerce_sales_rejected", "silver_ingestion_date", retention_days=365
+BRONZE = TableInfo("bronze/ecommerce_sales", "ingestion_date", "delta_bronze", retention_days=90)
+SILVER = TableInfo(
+    "silver/ecommerce_sales", "silver_ingestion_date", "delta_silver", retention_days=365
 )
-GOLD = tuple(TableInfo(f"gold/{SALES_PERFORMANCE}/{t}", "date") for t in SALES_PERFORMANCE_TABLES)
-GOLD += tuple(
-    TableInfo(f"gold/{CUSTOMER_ANALYTICS}/{t}", "snapshot_date") for t in CUSTOMER_ANALYTICS_TABLES
+SILVER_REJECTED = TableInfo(
+    "silver/ecommerce_sales_rejected", "silver_ingestion_date", "delta_silver", retention_days=365
+)
+GOLD = tuple(
+    TableInfo(f"gold/{SALES_PERFORMANCE}/{t}", "date", f"delta_gold_{SALES_PERFORMANCE}")
+    for t in SALES_PERFORMANCE_TABLES
+) + tuple(
+    TableInfo(f"gold/{CUSTOMER_ANALYTICS}/{t}", "snapshot_date", f"delta_gold_{CUSTOMER_ANALYTICS}")
+    for t in CUSTOMER_ANALYTICS_TABLES
 )
 TABLES: tuple[TableInfo, ...] = (BRONZE, SILVER, SILVER_REJECTED, *GOLD)
 _BY_PATH = {t.path: t for t in TABLES}
+
+
+def retention_cutoff(table: TableInfo, today: date) -> date | None:
+    """The first date `table` still holds under retention (None: it keeps everything)."""
+    if table.retention_days is None:
+        return None
+    return today - timedelta(days=table.retention_days)
+
+
+def gold_asset_keys(group: str) -> list[dg.AssetKey]:
+    """The asset keys of one Gold group's tables (`sales_performance`, `customer_analytics`)."""
+    return [table.asset_key for table in GOLD if table.path.split("/")[1] == group]
 
 
 class UnknownTable(ValueError):

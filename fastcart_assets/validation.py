@@ -1,35 +1,29 @@
-"""The validation report (SPEC.md §8): counts and revenue per layer, rejections, duplicates,
-reconciliations and spot checks recomputed from Silver with plain SQL."""
+"""The validation report (docs/SPEC.md §8): counts and revenue per layer, rejections, duplicates,
+reconciliations and spot checks recomputed from Silver independently of the Gold code.
+
+Every figure is computed with the DataFrame API; values read from the data (a product id, a
+date) only ever reach Spark as literals, never as SQL text.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
 
-from fastcart_assets.query import register_views
-from fastcart_assets.settings import (
-    BRONZE_TABLE,
-    GOLD_TABLES,
-    SILVER_REJECTED_TABLE,
-    SILVER_TABLE,
-    Settings,
-    view_name,
-)
+from fastcart_assets.delta import table_exists
+from fastcart_assets.settings import Settings
 from fastcart_assets.silver.checks import reconcile
 from fastcart_assets.silver.rules import HARD_RULES
+from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED, TABLES, TableInfo
 
 MONEY_TOLERANCE = 0.005
-
-# Gold's input (SPEC.md §7) written as plain SQL, independently of the Gold code.
-REDUCED_EVENTS_SQL = """
-SELECT * FROM (
-  SELECT *, row_number() OVER (PARTITION BY order_id, status ORDER BY timestamp,
-         ingestion_timestamp DESC, kafka_partition DESC, kafka_offset DESC) AS n
-  FROM silver_ecommerce_sales WHERE data_quality_score
-) WHERE n = 1
-"""
+DAILY = "gold/sales_performance/daily_product_revenue"
+HOURLY = "gold/sales_performance/hourly_order_trends"
+CONVERSION = "gold/sales_performance/conversion_metrics"
+SEGMENTS = "gold/customer_analytics/customer_segments"
 
 
 @dataclass
@@ -57,51 +51,76 @@ class ValidationReport:
         return all(c.passed for c in self.reconciliations + self.spot_checks)
 
 
-def _scalar(spark: SparkSession, sql: str) -> float:
-    value = spark.sql(sql).collect()[0][0]
+def _total(frame: DataFrame, column: Column | str) -> float:
+    value = frame.agg(F.sum(column)).collect()[0][0]
     return float(value or 0)
+
+
+def reduced_events(silver: DataFrame) -> DataFrame:
+    """Gold's input (docs/SPEC.md §7) rebuilt independently: per (order_id, status) the earliest
+    valid event, ties to the later ingested, then the higher Kafka partition and offset."""
+    order = Window.partitionBy("order_id", "status").orderBy(
+        "timestamp",
+        F.col("ingestion_timestamp").desc(),
+        F.col("kafka_partition").desc(),
+        F.col("kafka_offset").desc(),
+    )
+    ranked = silver.where(F.col("data_quality_score")).withColumn("_n", F.row_number().over(order))
+    return ranked.where(F.col("_n") == 1).withColumn("event_date", F.to_date("timestamp"))
+
+
+class _Lake:
+    """The existing tables of the lake, each read once."""
+
+    def __init__(self, spark: SparkSession, settings: Settings):
+        self.spark, self.settings = spark, settings
+        self.frames: dict[str, DataFrame] = {}
+        for table in TABLES:
+            path = settings.table_path(table.path)
+            if table_exists(path):
+                self.frames[table.path] = spark.read.format("delta").load(path)
+
+    def __contains__(self, table: TableInfo | str) -> bool:
+        return getattr(table, "path", table) in self.frames
+
+    def __getitem__(self, table: TableInfo | str) -> DataFrame:
+        return self.frames[getattr(table, "path", table)]
 
 
 def validate(spark: SparkSession, settings: Settings) -> ValidationReport:
     """Build the report from the tables as they are now."""
     report = ValidationReport()
-    views = set(register_views(spark, settings))
-    for table in (BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE, *GOLD_TABLES):
-        if view_name(table) in views:
-            report.counts[table] = int(_scalar(spark, f"SELECT count(*) FROM {view_name(table)}"))
-    if not {"bronze_ecommerce_sales", "silver_ecommerce_sales"} <= views:
+    lake = _Lake(spark, settings)
+    report.counts = {path: frame.count() for path, frame in lake.frames.items()}
+    if BRONZE not in lake or SILVER not in lake:
         return report
-    spark.sql(REDUCED_EVENTS_SQL).createOrReplaceTempView("reduced_events")
-
+    bronze, silver = lake[BRONZE], lake[SILVER]
+    events = reduced_events(silver)
+    shipped = events.where(F.col("status") == F.lit("shipped"))
     report.revenue = {
-        "bronze: all totals, duplicates and defects included": _scalar(
-            spark, "SELECT sum(total) FROM bronze_ecommerce_sales"
-        ),
-        "silver: valid rows": _scalar(
-            spark, "SELECT sum(total) FROM silver_ecommerce_sales WHERE data_quality_score"
-        ),
-        "silver: shipped revenue (reduced events)": _scalar(
-            spark, "SELECT sum(total) FROM reduced_events WHERE status = 'shipped'"
-        ),
+        "bronze: all totals, duplicates and defects included": _total(bronze, "total"),
+        "silver: valid rows": _total(silver.where(F.col("data_quality_score")), "total"),
+        "silver: shipped revenue (reduced events)": _total(shipped, "total"),
     }
-    for reason in (rule.name for rule in HARD_RULES):
-        report.rejected_by_reason[reason] = int(
-            _scalar(
-                spark,
-                "SELECT count(*) FROM silver_ecommerce_sales_rejected "
-                f"WHERE array_contains(rejection_reasons, '{reason}')",
-            )
-        )
+    if SILVER_REJECTED in lake:
+        rejected = lake[SILVER_REJECTED]
+        for rule in HARD_RULES:
+            reason = F.array_contains("rejection_reasons", F.lit(rule.name))
+            report.rejected_by_reason[rule.name] = rejected.where(reason).count()
+        _reconcile_layers(spark, settings, bronze, report)
+    if DAILY in lake:
+        _revenue_across_layers(lake, shipped, report)
+        _spot_checks(lake, events, report)
+    return report
 
-    dates = [
-        r[0]
-        for r in spark.sql("SELECT DISTINCT ingestion_date FROM bronze_ecommerce_sales").collect()
-    ]
+
+def _reconcile_layers(spark, settings: Settings, bronze: DataFrame, report) -> None:
+    dates = [row[0] for row in bronze.select("ingestion_date").distinct().collect()]
     rows = reconcile(
         spark,
-        settings.table_path(BRONZE_TABLE),
-        settings.table_path(SILVER_TABLE),
-        settings.table_path(SILVER_REJECTED_TABLE),
+        settings.table_path(BRONZE.path),
+        settings.table_path(SILVER.path),
+        settings.table_path(SILVER_REJECTED.path),
         dates,
     )
     report.duplicates_dropped = sum(r.duplicates for r in rows)
@@ -113,83 +132,75 @@ def validate(spark: SparkSession, settings: Settings) -> ValidationReport:
         )
     )
 
-    if "gold_daily_product_revenue" in views:
-        _revenue_across_layers(spark, report, views)
-        _spot_checks(spark, report, views)
-    return report
 
-
-def _revenue_across_layers(spark, report: ValidationReport, views: set[str]) -> None:
-    gold_days = "SELECT DISTINCT date FROM gold_daily_product_revenue"
-    silver = _scalar(
-        spark,
-        "SELECT sum(total) FROM reduced_events WHERE status = 'shipped' "
-        f"AND to_date(timestamp) IN ({gold_days})",
-    )
-    daily = _scalar(spark, "SELECT sum(total_revenue) FROM gold_daily_product_revenue")
-    report.revenue["gold: daily_product_revenue"] = daily
+def _revenue_across_layers(lake: _Lake, shipped: DataFrame, report: ValidationReport) -> None:
+    daily = lake[DAILY]
+    gold_days = daily.select(F.col("date").alias("event_date")).distinct()
+    silver = _total(shipped.join(gold_days, "event_date", "left_semi"), "total")
+    daily_total = _total(daily, "total_revenue")
+    report.revenue["gold: daily_product_revenue"] = daily_total
     report.reconciliations.append(
         Comparison(
-            "shipped revenue: Silver = gold daily_product_revenue (dates in Gold)", silver, daily
+            "shipped revenue: Silver = gold daily_product_revenue (dates in Gold)",
+            silver,
+            daily_total,
         )
     )
-    if "gold_hourly_order_trends" in views:
-        hourly = _scalar(spark, "SELECT sum(revenue_per_hour) FROM gold_hourly_order_trends")
+    if HOURLY in lake:
+        hourly = _total(lake[HOURLY], "revenue_per_hour")
         report.revenue["gold: hourly_order_trends"] = hourly
         report.reconciliations.append(
             Comparison(
                 "shipped revenue: gold daily_product_revenue = gold hourly_order_trends",
-                daily,
+                daily_total,
                 hourly,
             )
         )
 
 
-def _spot_checks(spark, report: ValidationReport, views: set[str]) -> None:
-    day_row = spark.sql("SELECT max(date) FROM gold_daily_product_revenue").collect()[0][0]
-    if day_row is None:
+def _latest(frame: DataFrame, column: str) -> date | None:
+    return frame.agg(F.max(column)).collect()[0][0]
+
+
+def _spot_checks(lake: _Lake, events: DataFrame, report: ValidationReport) -> None:
+    daily = lake[DAILY]
+    day = _latest(daily, "date")
+    if day is None:
         return
-    day: date = day_row
-    top = spark.sql(
-        f"SELECT product_id, total_revenue FROM gold_daily_product_revenue "
-        f"WHERE date = DATE'{day}' ORDER BY total_revenue DESC, product_id LIMIT 1"
-    ).collect()
+    on_day = F.col("event_date") == F.lit(day)
+    top = (
+        daily.where(F.col("date") == F.lit(day))
+        .orderBy(F.col("total_revenue").desc(), F.col("product_id").asc_nulls_last())
+        .select("product_id", "total_revenue")
+        .limit(1)
+        .collect()
+    )
     if top:
         product, revenue = top[0]
-        recomputed = _scalar(
-            spark,
-            "SELECT sum(total) FROM reduced_events WHERE status = 'shipped' "
-            f"AND to_date(timestamp) = DATE'{day}' AND product_id = '{product}'",
-        )
+        same_product = F.col("product_id").eqNullSafe(F.lit(product))
+        shipped = events.where((F.col("status") == F.lit("shipped")) & on_day & same_product)
         report.spot_checks.append(
-            Comparison(f"{day} revenue of {product} (daily_product_revenue)", recomputed, revenue)
+            Comparison(
+                f"{day} revenue of {product} (daily_product_revenue)",
+                _total(shipped, "total"),
+                revenue,
+            )
         )
-    if "gold_conversion_metrics" in views:
-        created = _scalar(
-            spark,
-            "SELECT count(*) FROM reduced_events WHERE status = 'pending' "
-            f"AND to_date(timestamp) = DATE'{day}'",
-        )
-        gold = _scalar(
-            spark,
-            f"SELECT total_orders_created FROM gold_conversion_metrics WHERE date = DATE'{day}'",
-        )
+    if CONVERSION in lake:
+        created = events.where((F.col("status") == F.lit("pending")) & on_day).count()
+        gold = _total(lake[CONVERSION].where(F.col("date") == F.lit(day)), "total_orders_created")
         report.spot_checks.append(
             Comparison(f"{day} orders created (conversion_metrics)", created, gold)
         )
-    if "gold_customer_segments" in views:
-        snapshot = spark.sql("SELECT max(snapshot_date) FROM gold_customer_segments").collect()[0][
-            0
-        ]
-        customers = _scalar(
-            spark,
-            "SELECT count(DISTINCT customer_id) FROM reduced_events "
-            f"WHERE status = 'shipped' AND to_date(timestamp) <= DATE'{snapshot}'",
+    if SEGMENTS in lake:
+        segments = lake[SEGMENTS]
+        snapshot = _latest(segments, "snapshot_date")
+        completed = events.where(
+            (F.col("status") == F.lit("shipped")) & (F.col("event_date") <= F.lit(snapshot))
         )
-        counted = _scalar(
-            spark,
-            "SELECT sum(customer_count) FROM gold_customer_segments "
-            f"WHERE snapshot_date = DATE'{snapshot}'",
+        customers = completed.select("customer_id").distinct().count()
+        counted = _total(
+            segments.where(F.col("snapshot_date") == F.lit(snapshot)), "customer_count"
         )
         report.spot_checks.append(
             Comparison(

@@ -7,11 +7,12 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
+from fastcart_assets import progress
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
 from fastcart_assets.definitions import build_definitions, build_resources
 from fastcart_assets.partitions import partition_key, today_utc
 from fastcart_assets.sensors import silver_touched_dates_sensor
-from fastcart_assets.silver.assets import SILVER_KEY, TOUCHED_DATES
+from fastcart_assets.silver.assets import SILVER_KEY
 from fastcart_assets.tables import BRONZE
 from fastcart_assets_tests.helpers import clean_values, produce
 
@@ -71,30 +72,105 @@ def test_silver_is_requested_after_bronze_updates_and_not_after_a_failed_check(
     assert requested == set()
 
 
-def test_gold_is_requested_for_touched_dates_and_snapshots_through_today(instance):
-    late, latest = today_utc() - timedelta(days=5), today_utc() - timedelta(days=2)
-    touched = [partition_key(late), partition_key(latest)]
+def _silver_materialization(instance, partition, touched, errors=()) -> None:
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
-            SILVER_KEY, partition=TODAY, metadata={TOUCHED_DATES: dg.MetadataValue.json(touched)}
+            SILVER_KEY,
+            partition=partition,
+            metadata={
+                progress.TOUCHED_DATES: dg.MetadataValue.json(touched),
+                progress.DQ_ERRORS: dg.MetadataValue.json(list(errors)),
+            },
         )
     )
-    context = dg.build_sensor_context(instance=instance)
-    requests = silver_touched_dates_sensor(context)
-    ranges = {
+
+
+def _gold_sensor(instance):
+    return silver_touched_dates_sensor(dg.build_sensor_context(instance=instance))
+
+
+def _ranges(requests) -> dict[str, tuple[str, str]]:
+    return {
         r.asset_selection[0].path[1]: (
-            r.tags["dagster/asset_partition_range_start"],
-            r.tags["dagster/asset_partition_range_end"],
+            r.tags.get(progress.RANGE_START_TAG, r.partition_key),
+            r.tags.get(progress.RANGE_END_TAG, r.partition_key),
         )
         for r in requests
     }
-    assert ranges == {
+
+
+def _gold_runs_done(instance, requests) -> None:
+    """Record the requested Gold runs as succeeded (a stand-in job with the same tags)."""
+
+    @dg.asset
+    def stand_in() -> None:
+        return None
+
+    for request in requests:
+        assert dg.materialize([stand_in], instance=instance, tags=request.tags).success
+
+
+def test_gold_is_requested_for_touched_dates_and_snapshots_through_today(instance):
+    late, latest = today_utc() - timedelta(days=5), today_utc() - timedelta(days=2)
+    _silver_materialization(instance, TODAY, [partition_key(late), partition_key(latest)])
+    requests = _gold_sensor(instance)
+    assert _ranges(requests) == {
         "sales_performance": (partition_key(late), partition_key(latest)),
         "customer_analytics": (partition_key(late), TODAY),
     }
     assert all(len(r.asset_selection) == 6 for r in requests)
-    # the same materialization is never handled twice
-    again = silver_touched_dates_sensor(
-        dg.build_sensor_context(instance=instance, cursor=context.cursor)
+    assert len({r.run_key for r in requests}) == 2
+    # Once those runs succeeded, Gold is caught up: the same materialization is not replanned.
+    _gold_runs_done(instance, requests)
+    assert isinstance(_gold_sensor(instance), dg.SkipReason)
+
+
+def test_a_partition_at_error_holds_its_dates_until_it_is_processed_cleanly(instance):
+    dirty, clean = today_utc() - timedelta(days=3), today_utc() - timedelta(days=1)
+    _silver_materialization(instance, partition_key(dirty), [partition_key(dirty)], ["x"])
+    _silver_materialization(instance, TODAY, [TODAY])
+    requests = _gold_sensor(instance)
+    assert _ranges(requests) == {
+        "sales_performance": (TODAY, TODAY),
+        "customer_analytics": (TODAY, TODAY),
+    }
+    _gold_runs_done(instance, requests)
+    assert isinstance(_gold_sensor(instance), dg.SkipReason)
+    # The dirty partition is processed again without an ERROR: its held date comes back.
+    _silver_materialization(instance, partition_key(dirty), [partition_key(clean)])
+    assert _ranges(_gold_sensor(instance)) == {
+        "sales_performance": (partition_key(dirty), partition_key(clean)),
+        "customer_analytics": (partition_key(dirty), TODAY),
+    }
+
+
+def test_after_a_catch_up_the_sensors_and_automation_request_nothing(settings, kafka):
+    """`fastcart run` and the daemon share one notion of progress: starting the UI after a
+    catch-up launches nothing that redoes it."""
+    from click.testing import CliRunner
+
+    from fastcart_assets.cli.main import cli
+    from fastcart_assets.instance import get_instance
+
+    produce(kafka, _values_dated_today(40))
+    assert CliRunner().invoke(cli, ["run"], catch_exceptions=False).exit_code == 0
+    instance = get_instance(settings)
+    defs = build_definitions(settings)
+    resources = build_resources(settings)
+    context = dg.build_sensor_context(
+        instance=instance, resources={"kafka": resources["kafka"], "lake": resources["lake"]}
     )
-    assert isinstance(again, dg.SkipReason)
+    assert isinstance(defs.get_sensor_def("kafka_new_data_sensor")(context), dg.SkipReason)
+    assert isinstance(_gold_sensor(instance), dg.SkipReason)
+    requested, _ = _requested_silver(defs, instance)
+    assert requested == set()
+
+
+def _values_dated_today(n: int) -> list[bytes]:
+    import json
+    from datetime import UTC, datetime
+
+    from fastcart_assets_tests.helpers import order_event
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [json.dumps(order_event(i, timestamp=now)).encode() for i in range(n)]

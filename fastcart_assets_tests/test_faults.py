@@ -267,11 +267,11 @@ def _process(settings, silver_days, gold_days) -> None:
     customers = [gold_key(CUSTOMER_GROUP, t) for t in CUSTOMER_ANALYTICS_TABLES]
     with dg.instance_for_test() as instance:
         for day in silver_days:
-            stage, _ = execute(defs, instance, "silver", [SILVER_KEY, REJECTED_KEY], [day])
+            stage = execute(defs, instance, "silver", [SILVER_KEY, REJECTED_KEY], day, day)
             assert stage.success, stage
         for day in gold_days:
             for keys in (sales, customers):
-                stage, _ = execute(defs, instance, "gold", keys, [day])
+                stage = execute(defs, instance, "gold", keys, day, day)
                 assert stage.success, stage
 
 

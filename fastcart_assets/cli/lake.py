@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from fastcart_assets.settings import Settings
+from fastcart_assets.settings import Settings, is_uri
 
 
 def _session():
@@ -66,18 +66,51 @@ def query(table: str, limit: int, day) -> None:
 @click.command()
 @click.argument("statement")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-def sql(statement: str, limit: int) -> None:
-    """Run a SQL STATEMENT with every table registered as a view (e.g. gold_top_products)."""
+@click.option(
+    "--allow-write",
+    is_flag=True,
+    help="allow statements that change tables (DELETE, UPDATE, MERGE, …); they run while "
+    "holding every table's writer lock (local lakes only)",
+)
+def sql(statement: str, limit: int, allow_write: bool) -> None:
+    """Run a SQL STATEMENT with every table registered as a view (e.g. gold_top_products).
+
+    Read-only unless --allow-write.
+    """
+    from contextlib import ExitStack
+
     from pyspark.errors import PySparkException
 
+    from fastcart_assets.locks import WRITER_WAIT_S, TableBusy, table_lock
     from fastcart_assets.query import register_views
+    from fastcart_assets.sql_guard import WriteRefused, check_read_only
+    from fastcart_assets.tables import TABLES
 
+    settings = Settings.from_env()
+    if not allow_write:
+        try:
+            check_read_only(statement)
+        except WriteRefused as exc:
+            raise click.ClickException(str(exc)) from None
+    elif is_uri(settings.lake_root) and not settings.lake_root.startswith("file://"):
+        raise click.ClickException(
+            "--allow-write needs a local lake: object-store lakes are written only by Dagster "
+            "runs, which their pools serialize"
+        )
     session = _session()
-    views = register_views(session, Settings.from_env())
+    views = register_views(session, settings)
     if not views:
         raise click.ClickException("no tables yet: run `fastcart run` (or `fastcart demo`) first")
     try:
-        show(session.sql(statement), limit)
+        with ExitStack() as locks:
+            if allow_write:
+                for table in TABLES:
+                    locks.enter_context(
+                        table_lock(settings.table_path(table.path), wait_s=WRITER_WAIT_S)
+                    )
+            show(session.sql(statement), limit)
+    except TableBusy as exc:
+        raise click.ClickException(str(exc)) from None
     except PySparkException as exc:
         first_line = str(exc).strip().splitlines()[0]
         raise click.ClickException(f"{first_line}\nviews: {', '.join(views)}") from exc

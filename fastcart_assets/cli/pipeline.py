@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -13,25 +14,69 @@ from fastcart_assets.settings import Settings
 def _echo_stage(stage) -> None:
     status = "ok" if stage.success else "FAILED"
     partitions = "..".join(stage.partitions)
-    rows = ", ".join(f"{k} {v}" for k, v in stage.rows.items()) or "no rows"
-    click.echo(f"  {stage.name:<24} {status:<6} {partitions:<23} {stage.seconds:5.1f} s  {rows}")
+    rows = ", ".join(f"{k} {v:,}" for k, v in stage.rows.items()) or "no rows"
+    click.echo(
+        f"  {stage.name:<30} {status:<6} {partitions:<23} {stage.seconds:5.1f} s  "
+        f"rows written: {rows}"
+    )
+    if stage.error:
+        click.echo(f"    {stage.error}")
     for failed in stage.checks_failed:
         click.echo(f"    check failed: {failed}")
 
 
+def _check_kafka(settings: Settings) -> None:
+    """Answer in one line, within seconds, when Kafka or the topic is not there."""
+    from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError, partitions_of
+    from fastcart_assets.resources.kafka import KafkaResource
+
+    try:
+        partitions_of(KafkaResource.from_settings(settings), settings.kafka_topic)
+    except (KafkaUnavailable, TopicError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def run_pipeline(offset_reset: str, batch_size: int | None):
     """The catch-up through Dagster in DAGSTER_HOME; returns the outcome."""
+    from fastcart_assets.cli.interrupt import stop_on_signals
     from fastcart_assets.definitions import build_definitions
     from fastcart_assets.instance import get_instance
     from fastcart_assets.pipeline import run_catch_up
+    from fastcart_assets.runs import PoolBusy
 
+    settings = Settings.from_env()
+    _check_kafka(settings)
     config = {"offset_reset": offset_reset}
     if batch_size:
         config["batch_size"] = batch_size
-    instance = get_instance()
-    click.echo("fastcart run: Bronze ← Kafka, Silver, touched Gold dates, customer snapshots")
-    defs = build_definitions(Settings.from_env())
-    outcome = run_catch_up(defs, instance, bronze_config=config, on_stage=_echo_stage)
+    instance = get_instance(settings)
+    click.echo("fastcart run: Bronze ← Kafka, Silver, Gold as planned (touched dates, snapshots)")
+    defs = build_definitions(settings)
+    try:
+        with stop_on_signals(instance) as interruption:
+            outcome = run_catch_up(
+                defs,
+                instance,
+                bronze_config=config,
+                on_stage=_echo_stage,
+                on_wait=lambda text: click.echo(f"  {text}"),
+            )
+    except PoolBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        interruption.signum = interruption.signum or signal.SIGINT
+        outcome = None
+    if interruption.signum is not None:
+        click.echo(
+            f"stopped by {interruption.name}: the interrupted run is recorded as failed and "
+            "holds nothing; the next `fastcart run` carries on from what was committed"
+        )
+        sys.exit(interruption.exit_code)
+    for blocked in outcome.blocked:
+        click.echo(
+            f"  Gold waits for Silver partition {blocked.partition}: {blocked.reason} "
+            "(see its checks in the UI; other partitions proceed)"
+        )
     checks_passed = sum(s.checks_passed for s in outcome.stages)
     checks_failed = sum(len(s.checks_failed) for s in outcome.stages)
     click.echo(

@@ -1,0 +1,192 @@
+"""The pipeline's progress as the Dagster instance records it, read into the planner's inputs.
+
+`fastcart run` and the sensors share this one notion of progress: Bronze and Silver
+materializations per partition, and for each Gold group the highest Silver materialization its
+successful runs accounted for (the run tag `fastcart/silver_through`, set by both). So after a
+catch-up the sensors find nothing left to do, and the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import dagster as dg
+
+from fastcart_assets import planner
+from fastcart_assets.tables import BRONZE, CUSTOMER_ANALYTICS, SALES_PERFORMANCE, SILVER
+
+# Metadata the Silver asset records on each partition's materialization.
+TOUCHED_DATES = "touched_dates"
+DQ_ERRORS = "dq_errors"
+
+# Run tags.
+LAYER_TAG = "fastcart/layer"
+GOLD_GROUP_TAG = "fastcart/gold_group"
+SILVER_THROUGH_TAG = "fastcart/silver_through"
+PLAN_PART_TAG = "fastcart/plan_part"  # "2/3": the second of a plan's three runs
+TRIGGER_TAG = "fastcart/trigger"
+# Dagster's own tags for a run over a partition range (public names, see RunRequest).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+GOLD_GROUPS = (SALES_PERFORMANCE, CUSTOMER_ANALYTICS)
+_PAGE = 500
+
+
+def latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[date, int]:
+    """Per partition date, the storage id of the asset's latest materialization."""
+    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+        key, dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    return {date.fromisoformat(partition): storage_id for partition, storage_id in latest.items()}
+
+
+def silver_partitions_to_process(instance: dg.DagsterInstance) -> list[date]:
+    """Bronze partitions materialized since Silver last processed them."""
+    return planner.silver_partitions_to_process(
+        latest_by_partition(instance, BRONZE.asset_key),
+        latest_by_partition(instance, SILVER.asset_key),
+    )
+
+
+def gold_progress(instance: dg.DagsterInstance, group: str) -> int | None:
+    """The highest Silver storage id accounted for by a plan of `group` whose runs all
+    succeeded."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(tags={GOLD_GROUP_TAG: group}, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        limit=200,
+    )
+    parts: dict[int, set[str]] = {}
+    for run in runs:
+        if SILVER_THROUGH_TAG in run.tags:
+            parts.setdefault(int(run.tags[SILVER_THROUGH_TAG]), set()).add(
+                run.tags.get(PLAN_PART_TAG, "1/1")
+            )
+    complete = [
+        through
+        for through, done in parts.items()
+        if len(done) == int(next(iter(done)).split("/")[1])
+    ]
+    return max(complete, default=None)
+
+
+def gold_in_progress(instance: dg.DagsterInstance, group: str) -> bool:
+    """True while a run of `group` is queued or going (its plan is being carried out)."""
+    active = [
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+    ]
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(tags={GOLD_GROUP_TAG: group}, statuses=active), limit=1
+    )
+    return bool(runs)
+
+
+class _RunStatus:
+    """Run outcomes, each looked up once."""
+
+    def __init__(self, instance: dg.DagsterInstance):
+        self.instance = instance
+        self.cache: dict[str, bool | None] = {}
+
+    def succeeded(self, run_id: str) -> bool | None:
+        if not run_id:
+            return True  # a runless event reported by hand
+        if run_id not in self.cache:
+            run = self.instance.get_run_by_id(run_id)
+            if run is None:
+                self.cache[run_id] = False
+            elif not run.is_finished:
+                return None  # not cached: it will finish
+            else:
+                self.cache[run_id] = run.status == dg.DagsterRunStatus.SUCCESS
+        return self.cache[run_id]
+
+
+def _record(entry: dg.EventLogRecord, status: _RunStatus) -> planner.SilverRecord:
+    metadata = entry.asset_materialization.metadata
+    touched = metadata.get(TOUCHED_DATES)
+    errors = metadata.get(DQ_ERRORS)
+    return planner.SilverRecord(
+        storage_id=entry.storage_id,
+        partition=date.fromisoformat(entry.partition_key),
+        touched=tuple(date.fromisoformat(d) for d in (touched.value if touched else [])),
+        dq_errors=tuple(errors.value if errors else []),
+        run_succeeded=status.succeeded(entry.run_id),
+    )
+
+
+def silver_records(
+    instance: dg.DagsterInstance, after: int | None, status: _RunStatus
+) -> list[planner.SilverRecord]:
+    """Silver materializations after storage id `after`, oldest first."""
+    records, cursor = [], None
+    while True:
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=SILVER.asset_key, after_storage_id=after),
+            limit=_PAGE,
+            cursor=cursor,
+            ascending=True,
+        )
+        records += [_record(entry, status) for entry in page.records if entry.partition_key]
+        if not page.has_more:
+            return records
+        cursor = page.cursor
+
+
+def earlier_blocked(
+    instance: dg.DagsterInstance, partitions: Iterable[date], before: int, status: _RunStatus
+) -> dict[date, list[planner.SilverRecord]]:
+    """Per partition, its blocked materializations before `before`, back to its last clean one."""
+    held: dict[date, list[planner.SilverRecord]] = {}
+    for partition in sorted(set(partitions)):
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=SILVER.asset_key,
+                asset_partitions=[partition.isoformat()],
+                before_storage_id=before,
+            ),
+            limit=_PAGE,
+        )
+        for entry in page.records:  # newest first
+            record = _record(entry, status)
+            if record.clean:
+                break
+            held.setdefault(partition, []).insert(0, record)
+    return held
+
+
+def gold_plans(
+    instance: dg.DagsterInstance, first_date: date, today: date
+) -> list[planner.GoldPlan]:
+    """For each Gold group, the partition ranges Silver's new materializations call for."""
+    status = _RunStatus(instance)
+    plans = []
+    for group in GOLD_GROUPS:
+        after = gold_progress(instance, group)
+        records = silver_records(instance, after, status)
+        first_new = records[0].storage_id if records else 0
+        blocked = earlier_blocked(instance, [r.partition for r in records], first_new, status)
+        touched = planner.touched_since(records, blocked, first_date, today)
+        plans.append(planner.gold_plan(group, touched, today))
+    return plans
+
+
+def gold_run_tags(plan: planner.GoldPlan, part: int, trigger: str) -> dict[str, str]:
+    """Tags of the Gold run for range `part` (0-based) of `plan`: the plan it belongs to, its
+    part, and its partition range."""
+    first, last = plan.ranges[part]
+    tags = {
+        LAYER_TAG: "gold",
+        GOLD_GROUP_TAG: plan.group,
+        TRIGGER_TAG: trigger,
+        PLAN_PART_TAG: f"{part + 1}/{len(plan.ranges)}",
+    }
+    if plan.through is not None:
+        tags[SILVER_THROUGH_TAG] = str(plan.through)
+    if first != last:
+        tags |= {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+    return tags

@@ -1,0 +1,119 @@
+"""Safe by default: no data in SQL text, a read-only `fastcart sql`, writers that never race."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from fastcart_assets.cli.main import cli
+from fastcart_assets.kafka.topics import create_topic
+from fastcart_assets.locks import table_lock
+from fastcart_assets.maintenance import maintain_table
+from fastcart_assets.resources.spark import spark_session
+from fastcart_assets.sql_guard import WriteRefused, check_read_only
+from fastcart_assets.tables import BRONZE
+from fastcart_assets.validation import validate
+from fastcart_assets_tests.helpers import order_event
+
+CRAFTED = "PROD-'; DELETE FROM silver_ecommerce_sales; --"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT * FROM gold_top_products",
+        "  with t as (select 1 as x) select * from t;",
+        "SELECT 'DELETE FROM x' AS text, `update` FROM silver_ecommerce_sales -- DROP TABLE y",
+        "DESCRIBE silver_ecommerce_sales",
+        "EXPLAIN SELECT 1",
+    ],
+)
+def test_queries_are_read_only(statement):
+    check_read_only(statement)
+
+
+@pytest.mark.parametrize(
+    ("statement", "said"),
+    [
+        ("DELETE FROM silver_ecommerce_sales", "DELETE is not a query"),
+        ("update silver_ecommerce_sales set total = 0", "UPDATE is not a query"),
+        ("MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN DELETE", "MERGE is not a query"),
+        ("WITH s AS (SELECT 1) INSERT INTO t SELECT * FROM s", "contains INSERT"),
+        ("SELECT 1; DROP TABLE t", "one statement at a time"),
+        ("/* hi */ CREATE TABLE t AS SELECT 1", "CREATE is not a query"),
+        ("", "nothing is not a query"),
+    ],
+)
+def test_statements_that_change_tables_are_refused(statement, said):
+    with pytest.raises(WriteRefused, match=said):
+        check_read_only(statement)
+
+
+def test_the_sql_command_refuses_dml_unless_allowed(settings, spark):
+    spark.range(3).write.format("delta").save(settings.table_path(BRONZE.path))
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["sql", "DELETE FROM bronze_ecommerce_sales"])
+    assert refused.exit_code == 1
+    assert "--allow-write" in refused.output and "Traceback" not in refused.output
+    path = settings.table_path(BRONZE.path)
+    allowed = runner.invoke(
+        cli, ["sql", "--allow-write", f"DELETE FROM delta.`{path}` WHERE id = 1"]
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert spark.read.format("delta").load(path).count() == 2
+
+
+def test_maintenance_waits_for_a_writer_of_the_same_table(settings, spark):
+    path = settings.table_path(BRONZE.path)
+    spark.range(5).selectExpr("id", "current_date() AS ingestion_date").write.format("delta").save(
+        path
+    )
+    released = threading.Event()
+
+    def writer() -> None:
+        with table_lock(path):
+            time.sleep(2.0)
+            released.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(0.3)
+    plan = maintain_table(settings, BRONZE, datetime.now(UTC).date(), dry_run=False)
+    assert released.is_set(), "maintenance ran while the writer held the table"
+    assert plan is not None and plan.files_after is not None
+    thread.join()
+
+
+def test_a_crafted_product_id_flows_through_validation_as_a_value(settings, kafka):
+    create_topic(kafka, kafka.topic, 1)
+    now = datetime.now(UTC).replace(microsecond=0)
+    events = [
+        order_event(
+            i,
+            status=status,
+            timestamp=f"{now:%Y-%m-%d}T00:00:0{seconds}Z",
+            product_id=pid,
+            total=t,
+            price=t,
+            quantity=1,
+        )
+        for i, pid, t in ((1, CRAFTED, 9999.0), (2, "PROD-001", 10.0))
+        for status, seconds in (("pending", 1), ("shipped", 2))
+    ]
+    producer = kafka.producer()
+    for event in events:
+        producer.produce(
+            kafka.topic, key=event["order_id"].encode(), value=json.dumps(event).encode()
+        )
+    assert producer.flush(10) == 0
+    assert CliRunner().invoke(cli, ["run"], catch_exceptions=False).exit_code == 0
+    report = validate(spark_session(), settings)
+    assert report.passed
+    [spot] = [c for c in report.spot_checks if "revenue of" in c.name]
+    assert CRAFTED in spot.name and spot.expected == spot.actual == 9999.0
+    assert report.counts["silver/ecommerce_sales"] == 4  # the "DELETE" was only ever a value

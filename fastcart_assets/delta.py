@@ -1,18 +1,53 @@
-"""Delta Lake helpers: existence (delta-rs), creating an empty table, partition predicates."""
+"""Delta Lake helpers: existence and health (delta-rs), creating an empty table, partition
+predicates."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 
+import pyarrow.fs as pafs
 from deltalake import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StructType
+
+from fastcart_assets.errors import FastcartError
+from fastcart_assets.scratch import filesystem_of
 
 
 def table_exists(path: str) -> bool:
     """True when a Delta table (a `_delta_log`) exists at `path`."""
     return DeltaTable.is_deltatable(path)
+
+
+class TableUnreadable(FastcartError, RuntimeError):
+    """A table's Delta log is corrupt, or missing while its data files are there."""
+
+
+def check_readable(path: str) -> bool:
+    """True when a readable table is at `path`, False when there is none yet.
+
+    Raises:
+        TableUnreadable: the log cannot be read, or data files are there without a log.
+    """
+    if not table_exists(path):
+        filesystem, base = filesystem_of(path)
+        found = filesystem.get_file_info(pafs.FileSelector(base, allow_not_found=True))
+        if any(entry.path.endswith(".parquet") for entry in found):
+            raise TableUnreadable(
+                f"{path} holds data files but no Delta log (_delta_log was deleted?): restore "
+                "it from a backup; FastCart will not guess which files are current"
+            )
+        return False
+    try:
+        DeltaTable(path)
+    except Exception as exc:  # delta-rs raises a bare DeltaError for any log problem
+        reason = str(exc).strip().splitlines()[0]
+        raise TableUnreadable(
+            f"the Delta log of {path} cannot be read ({reason}): restore the damaged commit "
+            "file under _delta_log from a backup"
+        ) from None
+    return True
 
 
 def ensure_table(

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from fastcart_assets.errors import FastcartError
+
 # How long a Silver or Gold write waits for another run writing the same table: their writes
 # must not interleave (Sail does not detect conflicting Delta commits), but unlike a second
 # Bronze ingestion (refused at once) the later run still has work to do.
@@ -29,7 +31,7 @@ def local_path(location: str) -> Path | None:
     return None if "://" in location else Path(location)
 
 
-class TableBusy(RuntimeError):
+class TableBusy(FastcartError, RuntimeError):
     """Another process is writing the table."""
 
 

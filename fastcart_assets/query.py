@@ -7,17 +7,21 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fastcart_assets.delta import table_exists
+from fastcart_assets.delta import check_readable
 from fastcart_assets.settings import Settings
 from fastcart_assets.tables import TABLES, TableInfo, UnknownTable
 
 
 def register_views(spark: SparkSession, settings: Settings) -> list[str]:
-    """Register every existing table as a temporary view; returns the view names."""
+    """Register every existing table as a temporary view; returns the view names.
+
+    Raises:
+        TableUnreadable: a table's Delta log is corrupt or missing.
+    """
     names = []
     for table in TABLES:
         path = settings.table_path(table.path)
-        if table_exists(path):
+        if check_readable(path):
             spark.read.format("delta").load(path).createOrReplaceTempView(table.view)
             names.append(table.view)
     return names
@@ -28,7 +32,7 @@ def read_table(
 ) -> DataFrame:
     """One table, optionally one date of it (its partition column)."""
     path = settings.table_path(table.path)
-    if not table_exists(path):
+    if not check_readable(path):
         raise UnknownTable(f"table {table.path} has not been written yet ({path})")
     frame = spark.read.format("delta").load(path)
     if day is not None:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from fastcart_assets.errors import FastcartError
+
 log = logging.getLogger(__name__)
 
 HOST_TAG = "fastcart/host"
@@ -130,7 +132,7 @@ def _info(instance: dg.DagsterInstance, pool: str):
     return instance.event_log_storage.get_concurrency_info(pool)
 
 
-class PoolBusy(RuntimeError):
+class PoolBusy(FastcartError, RuntimeError):
     """A pool's slots stayed held by live runs past the deadline."""
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 from fastcart_assets import progress
 from fastcart_assets.bronze.assets import BRONZE_KEY
 from fastcart_assets.bronze.position import bronze_next_offsets
+from fastcart_assets.delta import TableUnreadable, check_readable
 from fastcart_assets.kafka.topics import (
     KafkaUnavailable,
     TopicError,
@@ -47,9 +48,12 @@ def kafka_sensor(interval_s: int) -> dg.SensorDefinition:
 def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):
     """Compare the topic's end offsets with Bronze's position; request one run per new batch."""
     try:
+        check_readable(lake.table_path(BRONZE.path))
         ends, position = new_data_by_partition(kafka, lake)
     except (KafkaUnavailable, TopicError) as exc:
         return dg.SkipReason(f"Kafka not available: {exc}")
+    except TableUnreadable as exc:
+        return dg.SkipReason(f"Bronze cannot be read: {exc}")
     behind = {p: end - position.get(p, 0) for p, end in ends.items() if end > position.get(p, 0)}
     if not behind:
         return dg.SkipReason(

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from fastcart_assets.errors import FastcartError
+
 DEFAULT_LAKE_ROOT = "./lakehouse"
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_KAFKA_TOPIC = "ecommerce-sales"
@@ -36,7 +38,7 @@ _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)$")
 
 
-class SettingsError(ValueError):
+class SettingsError(FastcartError, ValueError):
     """A FASTCART_* variable holds a value FastCart cannot use."""
 
 

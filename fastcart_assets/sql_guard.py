@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from fastcart_assets.errors import FastcartError
+
 READ_KEYWORDS = {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "VALUES", "TABLE", "FROM"}
 WRITE_KEYWORDS = {
     "ADD", "ALTER", "ANALYZE", "CACHE", "CLEAR", "CLONE", "COPY", "CREATE", "DELETE", "DROP",
@@ -23,7 +25,7 @@ _QUOTED = re.compile(
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class WriteRefused(ValueError):
+class WriteRefused(FastcartError, ValueError):
     """The statement may change data and writing was not allowed."""
 
 

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from fastcart_assets.errors import FastcartError
+
 SALES_PERFORMANCE = "sales_performance"
 CUSTOMER_ANALYTICS = "customer_analytics"
 SALES_PERFORMANCE_TABLES = (
@@ -95,7 +97,7 @@ def gold_asset_keys(group: str) -> list[dg.AssetKey]:
     return [table.asset_key for table in GOLD if table.path.split("/")[1] == group]
 
 
-class UnknownTable(ValueError):
+class UnknownTable(FastcartError, ValueError):
     """The name matches no table of the lake."""
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from fastcart_assets.delta import table_exists
+from fastcart_assets.delta import check_readable
 from fastcart_assets.settings import Settings
 from fastcart_assets.silver.checks import reconcile
 from fastcart_assets.silver.rules import HARD_RULES
@@ -77,7 +77,7 @@ class _Lake:
         self.frames: dict[str, DataFrame] = {}
         for table in TABLES:
             path = settings.table_path(table.path)
-            if table_exists(path):
+            if check_readable(path):
                 self.frames[table.path] = spark.read.format("delta").load(path)
 
     def __contains__(self, table: TableInfo | str) -> bool:

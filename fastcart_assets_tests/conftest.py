@@ -6,6 +6,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+# hypothesis's pytest plugin imports hypothesis lazily, in the terminal summary, through
+# pytest's assertion rewriting; on CPython 3.11.7 compiling there, deep in the stack and with
+# finalizers of Spark and Delta objects running, can fail with "AST constructor recursion depth
+# mismatch" after every test passed. Importing it here, at collection, avoids that.
+import hypothesis  # noqa: F401
 import pytest
 
 from fastcart_assets.kafka import broker as embedded_broker

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
 
 from fastcart_assets.cli.main import cli
+from fastcart_assets.definitions import build_resources
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.locks import table_lock
 from fastcart_assets.maintenance import maintain_table
 from fastcart_assets.resources.spark import spark_session
+from fastcart_assets.sensors import kafka_sensor
 from fastcart_assets.sql_guard import WriteRefused, check_read_only
 from fastcart_assets.tables import BRONZE
 from fastcart_assets.validation import validate
@@ -117,3 +122,34 @@ def test_a_crafted_product_id_flows_through_validation_as_a_value(settings, kafk
     [spot] = [c for c in report.spot_checks if "revenue of" in c.name]
     assert CRAFTED in spot.name and spot.expected == spot.actual == 9999.0
     assert report.counts["silver/ecommerce_sales"] == 4  # the "DELETE" was only ever a value
+
+
+def _damage(path: str, how: str) -> None:
+    log = Path(path) / "_delta_log"
+    if how == "corrupt":
+        sorted(log.glob("*.json"))[-1].write_text("{not json")
+    else:
+        shutil.rmtree(log)
+
+
+@pytest.mark.parametrize(
+    ("how", "said"), [("corrupt", "cannot be read"), ("deleted", "no Delta log")]
+)
+def test_a_damaged_delta_log_is_reported_by_query_validate_and_the_sensor(
+    settings, spark, how, said
+):
+    path = settings.table_path(BRONZE.path)
+    spark.range(3).write.format("delta").save(path)
+    spark.range(3, 6).write.format("delta").mode("append").save(path)
+    _damage(path, how)
+    runner = CliRunner()
+    for command in (["query", "bronze_ecommerce_sales"], ["validate"], ["sql", "SELECT 1"]):
+        result = runner.invoke(cli, command)
+        assert result.exit_code == 1, (command, result.output)
+        assert said in result.output and "Traceback" not in result.output, result.output
+    resources = build_resources(settings)
+    context = dg.build_sensor_context(
+        resources={"kafka": resources["kafka"], "lake": resources["lake"]}
+    )
+    skipped = kafka_sensor(interval_s=60)(context)
+    assert isinstance(skipped, dg.SkipReason) and said in skipped.skip_message

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from fastcart_assets.cli.options import BOOTSTRAP, SEED, Finite
 from fastcart_assets.settings import Settings
 
 
@@ -26,27 +27,27 @@ def _parse_start(value: str | None) -> datetime:
 @click.command()
 @click.option(
     "--duration",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Finite(min=0, max=525_600, min_open=True),
     default=None,
     help="minutes of event time to generate [default: 5, or unlimited with --orders]",
 )
 @click.option(
     "--min-delay",
-    type=click.FloatRange(min=0),
+    type=Finite(min=0, max=86_400),
     default=1.0,
     show_default=True,
     help="minimum seconds between two new orders",
 )
 @click.option(
     "--max-delay",
-    type=click.FloatRange(min=0),
+    type=Finite(min=0, max=86_400),
     default=60.0,
     show_default=True,
     help="maximum seconds between two new orders",
 )
 @click.option(
     "--kafka-bootstrap-servers",
-    metavar="HOST:PORT",
+    type=BOOTSTRAP,
     default=None,
     help="send to this Kafka cluster (without it, events go to the console)",
 )
@@ -55,27 +56,27 @@ def _parse_start(value: str | None) -> datetime:
 @click.option("--no-console", is_flag=True, help="never print events")
 @click.option(
     "--orders",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=100_000_000),
     default=None,
     help="stop creating orders after N (their later steps still follow)",
 )
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0),
+    type=Finite(min=0, max=1_000_000),
     default=1.0,
     show_default=True,
     help="time compression: 60 = an hour per minute, 0 = as fast as possible",
 )
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=None,
     help="reproducible stream; with the same --start the bytes are identical",
 )
 @click.option("--start", default=None, help="time of the first event [default: now, UTC]")
 @click.option(
     "--dirty-rate",
-    type=click.FloatRange(0, 1),
+    type=Finite(0, 1),
     default=0.0,
     show_default=True,
     help="share of events with a defect: duplicates, nulls, bad totals, unknown "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from fastcart_assets.cli.options import BOOTSTRAP
 from fastcart_assets.kafka import broker as embedded
 from fastcart_assets.kafka.topics import (
     KafkaUnavailable,
@@ -38,6 +39,7 @@ def _kafka(bootstrap: str | None) -> KafkaResource:
 
 bootstrap_option = click.option(
     "--bootstrap",
+    type=BOOTSTRAP,
     default=None,
     help="Kafka bootstrap servers [default: FASTCART_KAFKA_BOOTSTRAP or the embedded broker]",
 )
@@ -87,7 +89,7 @@ def status() -> None:
 
 @kafka.command("create-topic")
 @click.argument("name")
-@click.option("--partitions", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--partitions", type=click.IntRange(1, 10_000), default=3, show_default=True)
 @bootstrap_option
 def create_topic_cmd(name: str, partitions: int, bootstrap: str | None) -> None:
     """Create topic NAME."""
@@ -115,7 +117,7 @@ def list_topics_cmd(bootstrap: str | None) -> None:
 
 @kafka.command()
 @click.argument("topic")
-@click.option("--max-messages", type=click.IntRange(min=1), default=None)
+@click.option("--max-messages", type=click.IntRange(1, 100_000_000), default=None)
 @bootstrap_option
 def consume(topic: str, max_messages: int | None, bootstrap: str | None) -> None:
     """Print TOPIC's messages from the beginning, one JSON line each, and stop at the end."""

@@ -41,7 +41,7 @@ def show(frame, limit: int) -> None:
 
 @click.command()
 @click.argument("table")
-@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=10, show_default=True)
 @click.option(
     "--date",
     "day",
@@ -65,7 +65,7 @@ def query(table: str, limit: int, day) -> None:
 
 @click.command()
 @click.argument("statement")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
 @click.option(
     "--allow-write",
     is_flag=True,

@@ -12,10 +12,21 @@ from fastcart_assets.cli.kafka import kafka
 from fastcart_assets.cli.lake import query, sql, ui
 from fastcart_assets.cli.maintenance import history, maintain
 from fastcart_assets.cli.pipeline import demo, run, validate
+from fastcart_assets.errors import FastcartError
 from fastcart_assets.settings import Settings, SettingsError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class FastcartGroup(click.Group):
+    """Shows every FastcartError (a failure a person can act on) as one line, no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FastcartError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=FastcartGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """FastCart lakehouse: Kafka order events to Bronze, Silver and Gold Delta tables.
 

@@ -75,7 +75,7 @@ def _run_job(settings: Settings) -> None:
 
 @click.command()
 @click.argument("table")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
 def history(table: str, limit: int) -> None:
     """The commit history of TABLE (version, time, operation, metrics)."""
     from fastcart_assets.delta import table_exists

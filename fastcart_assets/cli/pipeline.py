@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from fastcart_assets.cli.options import SEED, Finite
 from fastcart_assets.settings import Settings
 
 
@@ -97,7 +98,7 @@ def run_pipeline(offset_reset: str, batch_size: int | None):
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 1_000_000),
     default=None,
     help="messages per Bronze commit [default: 50000]",
 )
@@ -152,8 +153,8 @@ def validate() -> None:
     show_default=True,
     help="days of orders to generate, ending now",
 )
-@click.option("--dirty-rate", type=click.FloatRange(0, 1), default=0.02, show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--dirty-rate", type=Finite(0, 1), default=0.02, show_default=True)
+@click.option("--seed", type=SEED, default=42, show_default=True)
 def demo(days: int, dirty_rate: float, seed: int) -> None:
     """The whole pipeline on embedded defaults: broker, topic, orders, run, summary, report."""
     from fastcart_assets.generator.orders import GeneratorConfig

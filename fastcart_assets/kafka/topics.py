@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import NewTopic
 
+from fastcart_assets.errors import FastcartError
 from fastcart_assets.resources.kafka import KafkaResource
 
 
-class KafkaUnavailable(RuntimeError):
+class KafkaUnavailable(FastcartError, RuntimeError):
     """The cluster could not be reached within the request timeout."""
 
 
-class TopicError(RuntimeError):
+class TopicError(FastcartError, RuntimeError):
     """A user-facing topic problem: already exists, does not exist."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from fastcart_assets.tables import BRONZE
 from fastcart_assets.validation import validate
 from fastcart_assets_tests.helpers import order_event
 
+FASTCART = str(Path(sys.executable).with_name("fastcart"))
 CRAFTED = "PROD-'; DELETE FROM silver_ecommerce_sales; --"
 
 
@@ -153,3 +156,23 @@ def test_a_damaged_delta_log_is_reported_by_query_validate_and_the_sensor(
     )
     skipped = kafka_sensor(interval_s=60)(context)
     assert isinstance(skipped, dg.SkipReason) and said in skipped.skip_message
+
+
+def test_run_with_the_broker_down_answers_in_one_line_within_seconds(tmp_path):
+    from fastcart_assets.kafka.broker import free_port
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "FASTCART_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",  # nothing listens there
+        "FASTCART_LAKE_ROOT": str(tmp_path / "lake"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [FASTCART, "run"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert time.monotonic() - started < 30
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot reach Kafka at 127.0.0.1:")
+    assert "is the broker running?" in lines[0]

@@ -4,8 +4,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from fastcart_assets.dashboard import ui
-
 PAGES = Path(__file__).with_name("pages")
 
 st.set_page_config(page_title="FastCart dashboard", page_icon="🛒", layout="wide")
@@ -16,5 +14,4 @@ navigation = st.navigation(
         st.Page(PAGES / "quality.py", title="Data quality", icon=":material/fact_check:"),
     ]
 )
-ui.sidebar()
 navigation.run()

@@ -87,18 +87,26 @@ def tiles(frame: pd.DataFrame, previous_label: str, inverse: Collection[str] = (
 
 
 def sidebar() -> None:
-    """The day picker: follow the latest day with data, or pick a past day."""
-    st.sidebar.toggle("Follow the latest day", value=True, key="follow_latest")
-    if not st.session_state.get("follow_latest", True):
-        st.sidebar.date_input("Day (UTC)", value=datetime.now(UTC).date(), key="picked_day")
+    """The day picker: follow the latest day with data, or pick a past day. Each page draws it
+    (outside its refreshing fragment); the choice is kept across pages."""
+    state = st.session_state
+    follow = st.sidebar.toggle(
+        "Follow the latest day", value=state.get("_follow", True), key="follow_latest"
+    )
+    state["_follow"] = follow
+    if not follow:
+        today = datetime.now(UTC).date()
+        state["_day"] = st.sidebar.date_input(
+            "Day (UTC)", value=state.get("_day", today), key="picked_day"
+        )
     st.sidebar.caption(f"Refreshes every {REFRESH_S} s. Times and dates are UTC.")
 
 
 def chosen_day(days: list[date]) -> date | None:
     """The picked day, or the latest of `days` (up to today) while following the latest."""
-    if st.session_state.get("follow_latest", True):
+    if st.session_state.get("_follow", True):
         return latest_day(days, datetime.now(UTC).date())
-    return st.session_state.get("picked_day")
+    return st.session_state.get("_day")
 
 
 def table_height(rows: int) -> int:

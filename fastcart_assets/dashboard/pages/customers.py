@@ -179,4 +179,5 @@ def customers_page() -> None:
     _over_time()
 
 
+ui.sidebar()
 customers_page()

@@ -219,4 +219,5 @@ def quality_page() -> None:
     _kafka_section(kafka)
 
 
+ui.sidebar()
 quality_page()

@@ -141,4 +141,5 @@ def sales_page() -> None:
     _statuses(day)
 
 
+ui.sidebar()
 sales_page()

@@ -118,9 +118,10 @@ def lake_is_empty(lake: LakeReader) -> bool:
     return all(lake.version(table) is None for table in ALL_TABLES)
 
 
-def no_data(lake: LakeReader, what: str | None = None) -> None:
-    """Say there is nothing to show yet, and how to get some."""
-    if what:
+def no_data(lake: LakeReader, what: str) -> None:
+    """Say there is nothing to show (`what`), or, when the lake holds no table at all, that
+    there is no data yet and how to get some."""
+    if not lake_is_empty(lake):
         st.info(what)
         return
     st.info(

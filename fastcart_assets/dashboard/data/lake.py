@@ -4,6 +4,7 @@ cached per table version so that a refresh every few seconds costs only a log ch
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -30,9 +31,13 @@ class LakeReader:
     endpoint), so access is serialized by a lock: reads of Gold partitions take milliseconds.
     """
 
-    def __init__(self, settings: Settings, cache_entries: int = 512) -> None:
+    def __init__(
+        self, settings: Settings, cache_entries: int = 512, recheck_s: float = 1.0
+    ) -> None:
         self.settings = settings
+        self.recheck_s = recheck_s
         self._tables: dict[str, DeltaTable] = {}
+        self._checked: dict[str, float] = {}
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_entries = cache_entries
         self._lock = threading.RLock()
@@ -46,20 +51,25 @@ class LakeReader:
         raise ValueError(f"unknown table {table!r}")
 
     def table(self, table: str) -> DeltaTable | None:
-        """`table` at its latest version, or None while it has not been written."""
+        """`table` at its latest version (as of at most `recheck_s` ago), or None while it has
+        not been written. One page draw asks many times; the log is listed once a second."""
         with self._lock:
+            now = time.monotonic()
             handle = self._tables.get(table)
+            if handle is not None and now - self._checked[table] < self.recheck_s:
+                return handle
             if handle is not None:
                 try:
                     handle.update_incremental()
+                    self._checked[table] = now
                     return handle
                 except Exception:  # removed or rewritten under us: open it afresh
                     del self._tables[table]
             path = self.path(table)
             if not DeltaTable.is_deltatable(path):
                 return None
-            handle = self._tables[table] = DeltaTable(path)
-            return handle
+            self._tables[table], self._checked[table] = DeltaTable(path), now
+            return self._tables[table]
 
     def version(self, table: str) -> int | None:
         handle = self.table(table)

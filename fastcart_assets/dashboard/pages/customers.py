@@ -41,7 +41,7 @@ def _segments(snapshot) -> None:
         hide_index=True,
         column_config={
             "segment": "Segment",
-            "customer_count": "Customers",
+            "customer_count": st.column_config.NumberColumn("Customers", format="localized"),
             "total_revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
             "avg_customer_value": st.column_config.NumberColumn("Avg value", format="dollar"),
             "segment_percentage": st.column_config.NumberColumn("% customers", format="%.2f %%"),
@@ -157,9 +157,6 @@ def customers_page() -> None:
     day = ui.chosen_day(snapshots)
     snapshot = customers.snapshot_for(snapshots, day) if day else None
     ui.header("Customers", lake, f"snapshot {snapshot.isoformat()}" if snapshot else None)
-    if ui.lake_is_empty(lake):
-        ui.no_data(lake)
-        return
     if snapshot is None:
         ui.no_data(lake, f"No customer snapshot in Gold on or before {day or 'any day'} yet.")
         return

@@ -204,8 +204,8 @@ def quality_page() -> None:
     days = quality.ingestion_dates(lake)
     day = ui.chosen_day(days)
     ui.header("Data quality", lake, f"ingestion date {day.isoformat()}" if day else None)
-    if ui.lake_is_empty(lake):
-        ui.no_data(lake)
+    if not days and ui.lake_is_empty(lake):
+        ui.no_data(lake, "")
         return
     settings = ui.settings()
     kafka = _kafka(settings.kafka_bootstrap, settings.kafka_topic, settings.lake_root)

@@ -126,7 +126,7 @@ class FastCartCollector(Collector):
         return [ratio, violations, severity, checked, limits]
 
     def _kafka(self) -> list[Metric]:
-        status = ops.kafka_status(self.settings)
+        status = ops.kafka_status(self.settings, self.lake)
         up = _gauge("kafka_up", "1 when the topic's offsets could be read")
         up.add_metric([], 1 if status.up and not status.error else 0)
         labels = ["topic", "partition"]

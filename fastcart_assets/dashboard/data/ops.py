@@ -13,6 +13,7 @@ import pandas as pd
 from confluent_kafka import TopicPartition
 
 from fastcart_assets.bronze.position import bronze_next_offsets
+from fastcart_assets.dashboard.data.lake import LakeReader
 from fastcart_assets.kafka.topics import (
     KafkaUnavailable,
     TopicError,
@@ -47,8 +48,13 @@ class KafkaStatus:
         return min(times) if len(times) else None
 
 
-def kafka_status(settings: Settings, timeout_s: float = 2.0) -> KafkaStatus:
-    """End offsets of the topic, Bronze's next offsets and the lag, per Kafka partition."""
+def kafka_status(
+    settings: Settings, lake: LakeReader | None = None, timeout_s: float = 2.0
+) -> KafkaStatus:
+    """End offsets of the topic, Bronze's next offsets and the lag, per Kafka partition.
+
+    With a `lake` reader, Bronze's position is computed once per Bronze version.
+    """
     kafka = KafkaResource(
         bootstrap_servers=settings.kafka_bootstrap,
         topic=settings.kafka_topic,
@@ -60,7 +66,7 @@ def kafka_status(settings: Settings, timeout_s: float = 2.0) -> KafkaStatus:
         with closing_consumer(kafka.consumer("fastcart-monitor")) as consumer:
             marks = watermarks(consumer, kafka, kafka.topic, partitions)
             ends = {p: mark.high for p, mark in marks.items()}
-            position = bronze_next_offsets(settings.table_path(BRONZE_TABLE), kafka.topic)
+            position = _bronze_position(settings, lake)
             oldest = _unread_record_times(consumer, kafka.topic, ends, position, timeout_s)
     except TopicError as exc:
         status.up, status.error = True, str(exc)
@@ -75,6 +81,15 @@ def kafka_status(settings: Settings, timeout_s: float = 2.0) -> KafkaStatus:
     status.up = True
     status.partitions = pd.DataFrame(rows, columns=LAG_COLUMNS)
     return status
+
+
+def _bronze_position(settings: Settings, lake: LakeReader | None) -> dict[int, int]:
+    def read() -> dict[int, int]:
+        return bronze_next_offsets(settings.table_path(BRONZE_TABLE), settings.kafka_topic)
+
+    if lake is None:
+        return read()
+    return lake.memo(f"bronze_next_offsets:{settings.kafka_topic}", [BRONZE_TABLE], read)
 
 
 def _unread_record_times(

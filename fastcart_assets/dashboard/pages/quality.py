@@ -15,7 +15,7 @@ def _kafka(bootstrap: str, topic: str, lake_root: str):
     from fastcart_assets.dashboard.data.ops import kafka_status
 
     settings = Settings(lake_root=lake_root, kafka_bootstrap=bootstrap, kafka_topic=topic)
-    return kafka_status(settings)
+    return kafka_status(settings, ui.reader())
 
 
 def _tiles(recon: pd.DataFrame, day, kafka) -> None:
@@ -180,7 +180,7 @@ def _rules(lake, day) -> None:
 def _kafka_section(kafka) -> None:
     st.subheader(f"Kafka: topic {kafka.topic} at {kafka.bootstrap}")
     if not kafka.up or kafka.error:
-        st.warning(f"Kafka not available: {kafka.error}")
+        st.warning(f"Cannot read the topic's offsets: {kafka.error}")
         return
     st.dataframe(
         kafka.partitions,

@@ -94,3 +94,47 @@ def test_an_empty_lake_says_no_data_yet_and_how_to_get_some(page, tmp_path, monk
     assert "No data yet" in message.value and "make demo" in message.value
     assert not app.metric
     assert "no Bronze data yet" in app.markdown[0].value
+
+
+def test_computed_rule_rates_count_reasons_and_flags_of_processed_partitions(tmp_path):
+    lake = _lake(tmp_path)
+    d1, d2 = date(2026, 1, 1), date(2026, 1, 2)
+    bronze = pd.DataFrame({"ingestion_date": [d1] * 10 + [d2] * 5, "kafka_offset": range(15)})
+    write_deltalake(lake.path("bronze/ecommerce_sales"), bronze, partition_by=["ingestion_date"])
+    silver = pd.DataFrame(
+        {
+            "silver_ingestion_date": [d1] * 7,
+            "status": ["pending"] * 7,
+            "data_quality_score": [True] * 5 + [False] * 2,
+            "dq_failures": [[]] * 5 + [["invalid_status"], ["invalid_status", "total_mismatch"]],
+        }
+    )
+    write_deltalake(
+        lake.path("silver/ecommerce_sales"), silver, partition_by=["silver_ingestion_date"]
+    )
+    rejected = pd.DataFrame(
+        {
+            "silver_ingestion_date": [d1] * 2,
+            "rejection_reasons": [["malformed_json"], ["missing_order_id", "invalid_total"]],
+        }
+    )
+    write_deltalake(
+        lake.path("silver/ecommerce_sales_rejected"),
+        rejected,
+        partition_by=["silver_ingestion_date"],
+    )
+    rates, source = quality.rule_rates(lake)
+    assert source != RULE_METRICS_TABLE
+    assert set(rates["date"]) == {d1}  # Silver has not processed d2 yet
+    by_rule = rates.set_index("rule")
+    assert by_rule.loc["invalid_status", "violations"] == 2
+    assert by_rule.loc["invalid_status", "rate"] == pytest.approx(20.0)
+    assert by_rule.loc["invalid_status", "severity"] == "error"  # 20 % > 10 %
+    assert by_rule.loc["malformed_json", "rate"] == pytest.approx(10.0)
+    assert by_rule.loc["malformed_json", "severity"] == "warn"
+    assert by_rule.loc["future_timestamp", "violations"] == 0
+    assert set(by_rule["rows_checked"]) == {10}
+    reasons = quality.rejected_by_reason(lake, d1).set_index("reason")["rows"]
+    assert reasons["invalid_total"] == 1 and reasons["invalid_timestamp"] == 0
+    recon = quality.reconciliation(lake).set_index("date")
+    assert recon.loc[d1, "duplicates_dropped"] == 10 - 7 - 2

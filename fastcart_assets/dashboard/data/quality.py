@@ -169,8 +169,16 @@ def _listed_per_day(table: pa.Table | None, names: str, day: str) -> dict[tuple,
 
 def _computed(lake: LakeReader) -> pd.DataFrame:
     """Rule rates from the tables themselves: hard rules from the rejected rows' reasons, soft
-    rules from the failures Silver flagged, over the Bronze rows of each ingestion date."""
-    bronze = lake.rows_by_partition(BRONZE_TABLE, "ingestion_date")
+    rules from the failures Silver flagged, over the Bronze rows of each ingestion date that
+    Silver has processed (it holds kept or rejected rows of it)."""
+    processed = set(lake.rows_by_partition(SILVER_TABLE, "silver_ingestion_date")) | set(
+        lake.rows_by_partition(SILVER_REJECTED_TABLE, "silver_ingestion_date")
+    )
+    bronze = {
+        day: rows
+        for day, rows in lake.rows_by_partition(BRONZE_TABLE, "ingestion_date").items()
+        if day in processed
+    }
     rejected = lake.arrow(SILVER_REJECTED_TABLE, ["silver_ingestion_date", "rejection_reasons"])
     flagged = lake.arrow(
         SILVER_TABLE,

@@ -120,7 +120,7 @@ class FastCartCollector(Collector):
         limits = _gauge(
             "rule_threshold_ratio", "rate above which a rule warns or errs", ["rule", "level"]
         )
-        for row in quality.rule_thresholds().itertuples(index=False):
+        for row in quality.rule_thresholds(self.settings).itertuples(index=False):
             limits.add_metric([row.rule, "warn"], row.warn_rate / 100)
             limits.add_metric([row.rule, "error"], row.error_rate / 100)
         return [ratio, violations, severity, checked, limits]

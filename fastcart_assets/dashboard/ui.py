@@ -4,6 +4,7 @@ formats, tiles and the "no data yet" message."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -33,7 +34,7 @@ SEGMENT_LABELS = {
 
 @st.cache_resource
 def _reader(lake_root: str) -> LakeReader:
-    return LakeReader(Settings(lake_root=lake_root))
+    return LakeReader(replace(Settings.from_env(), lake_root=lake_root))
 
 
 def settings() -> Settings:

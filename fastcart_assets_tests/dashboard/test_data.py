@@ -138,3 +138,17 @@ def test_computed_rule_rates_count_reasons_and_flags_of_processed_partitions(tmp
     assert reasons["invalid_total"] == 1 and reasons["invalid_timestamp"] == 0
     recon = quality.reconciliation(lake).set_index("date")
     assert recon.loc[d1, "duplicates_dropped"] == 10 - 7 - 2
+
+
+def test_thresholds_come_from_per_rule_settings_where_settings_define_them():
+    class Limits:
+        warn_rate, error_rate = 0.05, 0.2
+
+    class WithThresholds(Settings):
+        def threshold(self, rule: str) -> Limits:
+            return Limits
+
+    limits = quality.rule_thresholds(WithThresholds())
+    assert set(limits["warn_rate"]) == {5.0} and set(limits["error_rate"]) == {20.0}
+    frame = pd.DataFrame({"rule": ["invalid_total"] * 2, "rate": [4.0, 6.0]})
+    assert list(quality._severities(frame, WithThresholds())) == ["ok", "warn"]

@@ -16,6 +16,7 @@ from fastcart_assets.settings import (
     BRONZE_TABLE,
     SILVER_REJECTED_TABLE,
     SILVER_TABLE,
+    Settings,
 )
 from fastcart_assets.silver.rules import RULES
 
@@ -82,18 +83,21 @@ def ingestion_dates(lake: LakeReader) -> list[date]:
     return lake.partition_values(BRONZE_TABLE, "ingestion_date")
 
 
-def rule_thresholds() -> pd.DataFrame:
+def rule_thresholds(settings: Settings | None = None) -> pd.DataFrame:
     """Each rule's kind and warn/error thresholds in percent of the partition's Bronze rows."""
-    rows = [
-        (
-            rule.name,
-            rule.kind,
-            _percent(getattr(rule, "warn_rate", DEFAULT_WARN_RATE)),
-            _percent(getattr(rule, "error_rate", DEFAULT_ERROR_RATE)),
-        )
-        for rule in RULES
-    ]
+    rows = [(rule.name, rule.kind, *_threshold(settings, rule)) for rule in RULES]
     return pd.DataFrame(rows, columns=["rule", "kind", "warn_rate", "error_rate"])
+
+
+def _threshold(settings: Settings | None, rule) -> tuple[float, float]:
+    """(warn, error) in percent: from the settings' per-rule thresholds where they exist, else
+    from the rule itself, else SPEC.md §8's defaults."""
+    lookup = getattr(settings, "threshold", None)
+    if callable(lookup):
+        limits = lookup(rule.name)
+        return _percent(limits.warn_rate), _percent(limits.error_rate)
+    warn = getattr(rule, "warn_rate", DEFAULT_WARN_RATE)
+    return _percent(warn), _percent(getattr(rule, "error_rate", DEFAULT_ERROR_RATE))
 
 
 def _percent(rate: float) -> float:
@@ -113,14 +117,14 @@ def rule_rates(lake: LakeReader) -> tuple[pd.DataFrame, str]:
     the rejected table and Bronze while that table does not exist or lacks the columns)."""
     stored = lake.read(RULE_METRICS_TABLE)
     if stored is not None and {"date", "rule", "rows_checked", "violations"} <= set(stored):
-        return _from_rule_metrics(stored), RULE_METRICS_TABLE
+        return _from_rule_metrics(stored, lake.settings), RULE_METRICS_TABLE
     computed = lake.memo(
         "rule_rates", [BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE], lambda: _computed(lake)
     )
     return computed, "Silver, rejected rows and Bronze"
 
 
-def _from_rule_metrics(stored: pd.DataFrame) -> pd.DataFrame:
+def _from_rule_metrics(stored: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     frame = stored.copy()
     kinds = {rule.name: rule.kind for rule in RULES}
     if "kind" not in frame:
@@ -130,12 +134,12 @@ def _from_rule_metrics(stored: pd.DataFrame) -> pd.DataFrame:
     if "severity" in frame:
         frame["severity"] = frame["severity"].astype(str).str.lower()
     else:
-        frame["severity"] = _severities(frame)
+        frame["severity"] = _severities(frame, settings)
     return frame[RATE_COLUMNS].sort_values(["date", "rule"]).reset_index(drop=True)
 
 
-def _severities(frame: pd.DataFrame) -> pd.Series:
-    limits = rule_thresholds().set_index("rule")
+def _severities(frame: pd.DataFrame, settings: Settings | None = None) -> pd.Series:
+    limits = rule_thresholds(settings).set_index("rule")
     warn = frame["rule"].map(limits["warn_rate"]).fillna(_percent(DEFAULT_WARN_RATE))
     error = frame["rule"].map(limits["error_rate"]).fillna(_percent(DEFAULT_ERROR_RATE))
     return pd.Series(
@@ -195,7 +199,7 @@ def _computed(lake: LakeReader) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=RATE_COLUMNS[:5])
     checked = frame["rows_checked"].astype(float)
     frame["rate"] = (frame["violations"] * 100 / checked).where(checked > 0)
-    frame["severity"] = _severities(frame) if len(frame) else pd.Series(dtype=object)
+    frame["severity"] = _severities(frame, lake.settings) if len(frame) else pd.Series(dtype=object)
     return frame[RATE_COLUMNS]
 
 

@@ -71,7 +71,7 @@ def _layers(lake, recon: pd.DataFrame) -> None:
 
 
 def _threshold_rules() -> alt.Chart:
-    limits = quality.rule_thresholds()
+    limits = quality.rule_thresholds(ui.settings())
     lines = pd.DataFrame(
         [(f"warn above {v:g} %", v, "warn") for v in sorted(set(limits["warn_rate"]))]
         + [(f"error above {v:g} %", v, "error") for v in sorted(set(limits["error_rate"]))],

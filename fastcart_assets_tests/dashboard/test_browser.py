@@ -64,7 +64,9 @@ def test_tiles_equal_gold_and_change_within_two_refreshes_of_a_catch_up(live_lak
             bootstrap_servers=live_lake["FASTCART_KAFKA_BOOTSTRAP"],
             topic=live_lake["FASTCART_KAFKA_TOPIC"],
         )
-        created = datetime.now(UTC) - timedelta(minutes=3)
+        now = datetime.now(UTC)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        created = max(now - timedelta(minutes=3), midnight)  # today, the day the page shows
         produce_singly(kafka, new_orders(91_000_000, 5, created, shipped=True))
         catch_up()
         after = gold_tiles()

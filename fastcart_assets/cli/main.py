@@ -11,6 +11,7 @@ from fastcart_assets.cli.generate import generate
 from fastcart_assets.cli.kafka import kafka
 from fastcart_assets.cli.lake import query, sql, ui
 from fastcart_assets.cli.maintenance import history, maintain
+from fastcart_assets.cli.monitor import dashboard, metrics
 from fastcart_assets.cli.pipeline import demo, run, validate
 from fastcart_assets.errors import FastcartError
 from fastcart_assets.settings import Settings, SettingsError
@@ -57,5 +58,19 @@ def quiet_dagster_notices() -> None:
         warnings.filterwarnings("ignore", message=message)
 
 
-for command in (kafka, generate, run, validate, demo, query, sql, ui, bench, maintain, history):
+for command in (
+    kafka,
+    generate,
+    run,
+    validate,
+    demo,
+    query,
+    sql,
+    ui,
+    dashboard,
+    metrics,
+    bench,
+    maintain,
+    history,
+):
     cli.add_command(command)

@@ -200,9 +200,14 @@ def demo(days: int, dirty_rate: float, seed: int) -> None:
     report = build_report(spark_session(settings.spark_remote), settings)
     print_report(report)
     click.echo(
-        "\nNext: `.venv/bin/fastcart ui` opens the Dagster UI (http://127.0.0.1:3000);"
-        ' `.venv/bin/fastcart sql "SELECT * FROM gold_top_products"` queries the lake;'
-        " `.venv/bin/fastcart kafka stop` stops the broker."
+        "\nNext:\n"
+        "  .venv/bin/fastcart dashboard   # KPIs and data quality, http://127.0.0.1:8501\n"
+        "  .venv/bin/fastcart ui          # the Dagster UI, http://127.0.0.1:3000\n"
+        f"  .venv/bin/fastcart generate --kafka-bootstrap-servers {state.address} --speed 60"
+        "   # more orders, which the UI's sensors ingest\n"
+        "  .venv/bin/fastcart metrics     # Prometheus metrics, http://127.0.0.1:9108/metrics\n"
+        '  .venv/bin/fastcart sql "SELECT * FROM gold_top_products"   # query the lake\n'
+        "  .venv/bin/fastcart kafka stop  # stop the broker"
     )
     if not (outcome.success and report.passed):
         sys.exit(1)

@@ -1,0 +1,1 @@
+"""The dashboard's and the metrics endpoint's data: pandas frames read with delta-rs, no Spark."""

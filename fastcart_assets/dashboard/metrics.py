@@ -22,7 +22,8 @@ from prometheus_client.registry import Collector
 
 from fastcart_assets.dashboard.data import ops, quality
 from fastcart_assets.dashboard.data.lake import LakeReader
-from fastcart_assets.settings import ALL_TABLES, Settings, dagster_home
+from fastcart_assets.settings import Settings
+from fastcart_assets.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class FastCartCollector(Collector):
     def _lake(self) -> list[Metric]:
         rows = _gauge("table_rows", "rows of each Delta table (file statistics)", ["table"])
         versions = _gauge("table_version", "Delta version of each table", ["table"])
-        for table in ALL_TABLES:
+        for table in (t.path for t in TABLES):
             count = self.lake.rows(table)
             if count is not None:
                 rows.add_metric([table], count)
@@ -156,7 +157,7 @@ class FastCartCollector(Collector):
     def _dagster(self) -> list[Metric]:
         up = _gauge("dagster_instance_up", "1 when the Dagster instance could be read")
         if self._instance is None:
-            self._instance = ops.open_instance(dagster_home())
+            self._instance = ops.open_instance(self.settings.dagster_home_path)
         if self._instance is None:
             up.add_metric([], 0)
             return [up]

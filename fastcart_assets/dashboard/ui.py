@@ -12,7 +12,8 @@ import streamlit as st
 
 from fastcart_assets.dashboard.data.lake import LakeReader, latest_day
 from fastcart_assets.dashboard.data.quality import BRONZE_FRESHNESS_WINDOW, data_age
-from fastcart_assets.settings import ALL_TABLES, Settings
+from fastcart_assets.settings import Settings
+from fastcart_assets.tables import TABLES
 
 REFRESH_S = 5
 ONE_DAY = timedelta(days=1)
@@ -116,7 +117,7 @@ def table_height(rows: int) -> int:
 
 
 def lake_is_empty(lake: LakeReader) -> bool:
-    return all(lake.version(table) is None for table in ALL_TABLES)
+    return all(lake.version(table) is None for table in (t.path for t in TABLES))
 
 
 def no_data(lake: LakeReader, what: str) -> None:

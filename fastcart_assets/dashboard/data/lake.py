@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
-from fastcart_assets.settings import ALL_TABLES, SALES_PERFORMANCE_TABLES, Settings
+from fastcart_assets.settings import Settings
+from fastcart_assets.tables import SALES_PERFORMANCE_TABLES, TABLES
 
 # Written by the data-quality checks (SPEC.md §8); may not exist yet in a given lake.
 RULE_METRICS_TABLE = "quality/rule_metrics"
@@ -43,8 +44,8 @@ class LakeReader:
         self._lock = threading.RLock()
 
     def path(self, table: str) -> str:
-        """Location of `table` (one of settings.ALL_TABLES, or `quality/rule_metrics`)."""
-        if table in ALL_TABLES:
+        """Location of `table` (a path of the table catalog, or `quality/rule_metrics`)."""
+        if table in {t.path for t in TABLES}:
             return self.settings.table_path(table)
         if table == RULE_METRICS_TABLE:
             return f"{self.settings.lake_uri}/{table}"

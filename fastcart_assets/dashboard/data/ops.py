@@ -22,7 +22,8 @@ from fastcart_assets.kafka.topics import (
     watermarks,
 )
 from fastcart_assets.resources.kafka import KafkaResource
-from fastcart_assets.settings import BRONZE_TABLE, Settings
+from fastcart_assets.settings import Settings
+from fastcart_assets.tables import BRONZE
 
 LAG_COLUMNS = ["partition", "end_offset", "bronze_offset", "lag", "oldest_unread"]
 
@@ -85,11 +86,11 @@ def kafka_status(
 
 def _bronze_position(settings: Settings, lake: LakeReader | None) -> dict[int, int]:
     def read() -> dict[int, int]:
-        return bronze_next_offsets(settings.table_path(BRONZE_TABLE), settings.kafka_topic)
+        return bronze_next_offsets(settings.table_path(BRONZE.path), settings.kafka_topic)
 
     if lake is None:
         return read()
-    return lake.memo(f"bronze_next_offsets:{settings.kafka_topic}", [BRONZE_TABLE], read)
+    return lake.memo(f"bronze_next_offsets:{settings.kafka_topic}", [BRONZE.path], read)
 
 
 def _unread_record_times(

@@ -11,14 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fastcart_assets.dashboard.data.lake import RULE_METRICS_TABLE, LakeReader
-from fastcart_assets.settings import (
-    ALL_TABLES,
-    BRONZE_TABLE,
-    SILVER_REJECTED_TABLE,
-    SILVER_TABLE,
-    Settings,
-)
+from fastcart_assets.settings import Settings
 from fastcart_assets.silver.rules import RULES
+from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED, TABLES
 
 # Bronze's freshness window (definitions.FRESHNESS["bronze"] fails after it; a test keeps
 # the two equal). Older data is shown in red.
@@ -44,7 +39,7 @@ class DataAge:
 
 def data_age(lake: LakeReader, now: datetime) -> DataAge:
     """The newest `kafka_timestamp` in Bronze and its age at `now` (None: no Bronze yet)."""
-    newest = lake.column_max(BRONZE_TABLE, "kafka_timestamp")
+    newest = lake.column_max(BRONZE.path, "kafka_timestamp")
     if newest is None:
         return DataAge(None, None)
     return DataAge(newest, max(now - newest, timedelta(0)))
@@ -53,7 +48,7 @@ def data_age(lake: LakeReader, now: datetime) -> DataAge:
 def layer_rows(lake: LakeReader) -> pd.DataFrame:
     """Rows of every table that exists: columns layer, name (last path part), table, rows."""
     rows = []
-    for table in ALL_TABLES:
+    for table in (t.path for t in TABLES):
         count = lake.rows(table)
         if count is not None:
             rows.append((table.split("/")[0], table.split("/")[-1], table, count))
@@ -63,9 +58,9 @@ def layer_rows(lake: LakeReader) -> pd.DataFrame:
 def reconciliation(lake: LakeReader) -> pd.DataFrame:
     """Per Bronze ingestion date: Bronze, Silver and rejected rows (file statistics), and the
     rest, which Silver dropped as duplicates (`fastcart validate` checks each one's key)."""
-    bronze = lake.rows_by_partition(BRONZE_TABLE, "ingestion_date")
-    silver = lake.rows_by_partition(SILVER_TABLE, "silver_ingestion_date")
-    rejected = lake.rows_by_partition(SILVER_REJECTED_TABLE, "silver_ingestion_date")
+    bronze = lake.rows_by_partition(BRONZE.path, "ingestion_date")
+    silver = lake.rows_by_partition(SILVER.path, "silver_ingestion_date")
+    rejected = lake.rows_by_partition(SILVER_REJECTED.path, "silver_ingestion_date")
     days = sorted(set(bronze) | set(silver) | set(rejected))
     frame = pd.DataFrame(
         {
@@ -80,7 +75,7 @@ def reconciliation(lake: LakeReader) -> pd.DataFrame:
 
 
 def ingestion_dates(lake: LakeReader) -> list[date]:
-    return lake.partition_values(BRONZE_TABLE, "ingestion_date")
+    return lake.partition_values(BRONZE.path, "ingestion_date")
 
 
 def rule_thresholds(settings: Settings | None = None) -> pd.DataFrame:
@@ -119,7 +114,7 @@ def rule_rates(lake: LakeReader) -> tuple[pd.DataFrame, str]:
     if stored is not None and {"date", "rule", "rows_checked", "violations"} <= set(stored):
         return _from_rule_metrics(stored, lake.settings), RULE_METRICS_TABLE
     computed = lake.memo(
-        "rule_rates", [BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE], lambda: _computed(lake)
+        "rule_rates", [BRONZE.path, SILVER.path, SILVER_REJECTED.path], lambda: _computed(lake)
     )
     return computed, "Silver, rejected rows and Bronze"
 
@@ -175,17 +170,17 @@ def _computed(lake: LakeReader) -> pd.DataFrame:
     """Rule rates from the tables themselves: hard rules from the rejected rows' reasons, soft
     rules from the failures Silver flagged, over the Bronze rows of each ingestion date that
     Silver has processed (it holds kept or rejected rows of it)."""
-    processed = set(lake.rows_by_partition(SILVER_TABLE, "silver_ingestion_date")) | set(
-        lake.rows_by_partition(SILVER_REJECTED_TABLE, "silver_ingestion_date")
+    processed = set(lake.rows_by_partition(SILVER.path, "silver_ingestion_date")) | set(
+        lake.rows_by_partition(SILVER_REJECTED.path, "silver_ingestion_date")
     )
     bronze = {
         day: rows
-        for day, rows in lake.rows_by_partition(BRONZE_TABLE, "ingestion_date").items()
+        for day, rows in lake.rows_by_partition(BRONZE.path, "ingestion_date").items()
         if day in processed
     }
-    rejected = lake.arrow(SILVER_REJECTED_TABLE, ["silver_ingestion_date", "rejection_reasons"])
+    rejected = lake.arrow(SILVER_REJECTED.path, ["silver_ingestion_date", "rejection_reasons"])
     flagged = lake.arrow(
-        SILVER_TABLE,
+        SILVER.path,
         ["silver_ingestion_date", "dq_failures"],
         filters=[("data_quality_score", "=", False)],
     )
@@ -208,7 +203,7 @@ def rejected_by_reason(lake: LakeReader, day: date | None = None) -> pd.DataFram
 
     def count() -> pd.DataFrame:
         filters = [("silver_ingestion_date", "=", day)] if day else None
-        table = lake.arrow(SILVER_REJECTED_TABLE, ["rejection_reasons"], filters)
+        table = lake.arrow(SILVER_REJECTED.path, ["rejection_reasons"], filters)
         reasons = {rule.name: 0 for rule in RULES if rule.kind == "hard"}
         if table is not None and table.num_rows:
             flat = pc.value_counts(pc.list_flatten(table["rejection_reasons"]))
@@ -216,4 +211,4 @@ def rejected_by_reason(lake: LakeReader, day: date | None = None) -> pd.DataFram
                 reasons[item["values"]] = item["counts"]
         return pd.DataFrame(list(reasons.items()), columns=["reason", "rows"])
 
-    return lake.memo(f"rejected_by_reason:{day}", [SILVER_REJECTED_TABLE], count)
+    return lake.memo(f"rejected_by_reason:{day}", [SILVER_REJECTED.path], count)

@@ -3,7 +3,8 @@
 A table's path under the lake root is also its Dagster asset key (`silver/ecommerce_sales` ->
 `["silver", "ecommerce_sales"]`) and gives its SQL view name (`silver_ecommerce_sales`). The
 catalog says which column dates a table (for `fastcart query --date` and retention) and how
-long its rows are kept. Queries, maintenance, the report and the dashboard all read it.
+long its rows are kept. Queries, maintenance, the report and the dashboard all read it. The
+Gold entries come from the Gold table registry (gold/registry.py).
 """
 
 from __future__ import annotations
@@ -12,24 +13,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-SALES_PERFORMANCE = "sales_performance"
-CUSTOMER_ANALYTICS = "customer_analytics"
-SALES_PERFORMANCE_TABLES = (
-    "daily_product_revenue",
-    "hourly_order_trends",
-    "order_status_distribution",
-    "conversion_metrics",
-    "payment_method_revenue",
-    "top_products",
-)
-CUSTOMER_ANALYTICS_TABLES = (
-    "top_customers",
-    "customer_segments",
-    "payment_method_preferences",
-    "geographic_analysis",
-    "customer_retention",
-    "processing_time_by_segment",
-)
+from fastcart_assets.gold.registry import CUSTOMERS, GOLD_TABLES, SALES, tables_of
 
 
 @dataclass(frozen=True)
@@ -68,10 +52,10 @@ SILVER = TableInfo("silver/ecommerce_sales", "silver_ingestion_date", retention_
 SILVER_REJECTED = TableInfo(
     "silver/ecommerce_sales_rejected", "silver_ingestion_date", retention_days=365
 )
-GOLD = tuple(TableInfo(f"gold/{SALES_PERFORMANCE}/{t}", "date") for t in SALES_PERFORMANCE_TABLES)
-GOLD += tuple(
-    TableInfo(f"gold/{CUSTOMER_ANALYTICS}/{t}", "snapshot_date") for t in CUSTOMER_ANALYTICS_TABLES
-)
+GOLD = tuple(TableInfo(t.path, t.partition_column) for t in GOLD_TABLES)  # gold/registry.py
+# Table names per Gold group (pipeline.py selects a group by them until the planner lands).
+SALES_PERFORMANCE_TABLES = tuple(t.name for t in tables_of(SALES))
+CUSTOMER_ANALYTICS_TABLES = tuple(t.name for t in tables_of(CUSTOMERS))
 TABLES: tuple[TableInfo, ...] = (BRONZE, SILVER, SILVER_REJECTED, *GOLD)
 _BY_PATH = {t.path: t for t in TABLES}
 

@@ -8,19 +8,12 @@ from datetime import date
 
 from pyspark.sql import SparkSession
 
+from fastcart_assets.gold.checks import money_equal
 from fastcart_assets.query import register_views
-from fastcart_assets.settings import (
-    BRONZE_TABLE,
-    GOLD_TABLES,
-    SILVER_REJECTED_TABLE,
-    SILVER_TABLE,
-    Settings,
-    view_name,
-)
+from fastcart_assets.settings import Settings
 from fastcart_assets.silver.checks import reconcile
 from fastcart_assets.silver.rules import HARD_RULES
-
-MONEY_TOLERANCE = 0.005
+from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED, TABLES
 
 # Gold's input (SPEC.md §7) written as plain SQL, independently of the Gold code.
 REDUCED_EVENTS_SQL = """
@@ -40,7 +33,8 @@ class Comparison:
 
     @property
     def passed(self) -> bool:
-        return abs(self.expected - self.actual) <= MONEY_TOLERANCE
+        """Equal to half a cent (relatively, for amounts no real order has: gold.checks)."""
+        return money_equal(self.expected, self.actual)
 
 
 @dataclass
@@ -66,9 +60,9 @@ def validate(spark: SparkSession, settings: Settings) -> ValidationReport:
     """Build the report from the tables as they are now."""
     report = ValidationReport()
     views = set(register_views(spark, settings))
-    for table in (BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE, *GOLD_TABLES):
-        if view_name(table) in views:
-            report.counts[table] = int(_scalar(spark, f"SELECT count(*) FROM {view_name(table)}"))
+    for table in TABLES:
+        if table.view in views:
+            report.counts[table.path] = int(_scalar(spark, f"SELECT count(*) FROM {table.view}"))
     if not {"bronze_ecommerce_sales", "silver_ecommerce_sales"} <= views:
         return report
     spark.sql(REDUCED_EVENTS_SQL).createOrReplaceTempView("reduced_events")
@@ -99,9 +93,9 @@ def validate(spark: SparkSession, settings: Settings) -> ValidationReport:
     ]
     rows = reconcile(
         spark,
-        settings.table_path(BRONZE_TABLE),
-        settings.table_path(SILVER_TABLE),
-        settings.table_path(SILVER_REJECTED_TABLE),
+        settings.table_path(BRONZE.path),
+        settings.table_path(SILVER.path),
+        settings.table_path(SILVER_REJECTED.path),
         dates,
     )
     report.duplicates_dropped = sum(r.duplicates for r in rows)

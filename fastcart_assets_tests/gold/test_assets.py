@@ -10,12 +10,14 @@ import pytest
 
 from fastcart_assets.gold.assets import GOLD_ASSETS
 from fastcart_assets.gold.registry import GOLD_TABLES
+from fastcart_assets.instance import get_instance
 from fastcart_assets.metadata import COLUMN_SCHEMA, PARTITION_ROW_COUNT, ROW_COUNT, URI
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.schemas import SILVER_SCHEMA
 from fastcart_assets.tables import SILVER, asset_key
 from fastcart_assets_tests.gold.conftest import D0, D2, D, row
+from fastcart_assets_tests.helpers import graphql, webserver
 
 DAYS = [D0, D, D2]
 KEYS = [d.isoformat() for d in DAYS]
@@ -146,3 +148,55 @@ def test_the_preview_hides_personal_columns(gold_run):
     text = event.step_materialization_data.materialization.metadata["preview"].value
     assert "| snapshot_date | rank | customer_id | customer_email |" in text
     assert "(hidden)" in text and "@example.org" not in text
+
+
+UI_QUERY = """
+query ($key: AssetKeyInput!, $check: String!) {
+  assetCheckExecutions(assetKey: $key, checkName: $check, limit: 10) {
+    partition
+    status
+    evaluation {
+      metadataEntries {
+        label
+        ... on FloatMetadataEntry { floatValue }
+        ... on IntMetadataEntry { intValue }
+      }
+    }
+  }
+  assetNodes(assetKeys: [$key]) {
+    assetChecksOrError {
+      ... on AssetChecks {
+        checks {
+          name
+          partitionStatuses {
+            ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.slow
+def test_the_ui_shows_each_check_per_partition_with_its_numbers(settings, gold_run):
+    _, run = gold_run
+    assert run(get_instance(settings), _range_tags(KEYS[0], KEYS[-1])).success
+    key = {"path": ["gold", "sales_performance", "daily_product_revenue"]}
+    check = "shipped_revenue_matches_silver"
+    with webserver(settings.dagster_home_path, settings.lake_root) as url:
+        data = graphql(url, UI_QUERY, {"key": key, "check": check})
+    executions = {e["partition"]: e for e in data["assetCheckExecutions"]}
+    assert sorted(executions) == KEYS
+    assert {e["status"] for e in executions.values()} == {"SUCCEEDED"}
+    numbers = {
+        entry["label"]: entry.get("floatValue")
+        for entry in executions[KEYS[1]]["evaluation"]["metadataEntries"]
+    }
+    assert numbers["silver"] == numbers["daily_product_revenue"] == 55.5  # plotted per partition
+    [node] = data["assetNodes"]
+    [status] = [c for c in node["assetChecksOrError"]["checks"] if c["name"] == check]
+    assert status["partitionStatuses"]["ranges"] == [
+        {"startKey": KEYS[0], "endKey": KEYS[-1], "status": "SUCCEEDED"}
+    ]

@@ -5,16 +5,24 @@ ranked and segmented by its cents; a sum beyond the double range is Infinity (AR
 from __future__ import annotations
 
 import functools
+import json
 import math
 import operator
 import random
+from datetime import timedelta
 
+import pytest
+from click.testing import CliRunner
 from pyspark.sql import functions as F
 
+from fastcart_assets.cli.main import cli
 from fastcart_assets.gold.build import SharedFrames
 from fastcart_assets.gold.metrics import cents, exact_sum
 from fastcart_assets.gold.registry import gold_table
+from fastcart_assets.partitions import today_utc
+from fastcart_assets.resources.spark import spark_session
 from fastcart_assets_tests.gold.conftest import D, collect, row
+from fastcart_assets_tests.helpers import order_event, produce
 
 
 def _order(order_id: str, customer: str, product: str, total: float) -> list[tuple]:
@@ -105,3 +113,39 @@ def test_cents_orders_and_ties_like_rounded_cents_across_the_double_range(spark)
     assert keys[7.0e13 + 0.01] < keys[7.0e13 + 0.015625]  # distinct cents stay distinct
     assert keys[2.0**46 + 0.125] == 2.0**46 + 0.125  # from 2^46 a double is its own key
     assert keys[1e35] == 1e35 and keys[1e300] == 1e300 and keys[-1e35] == -1e35
+
+
+@pytest.mark.slow
+def test_extreme_money_goes_through_fastcart_run_and_the_report(settings, kafka):
+    day = today_utc() - timedelta(days=1)
+    orders = {1: 33.48, 2: 1e35, 3: 1e300}
+    values = [
+        json.dumps(
+            order_event(
+                i,
+                status=status,
+                timestamp=f"{day}T{hour}:00:00Z",
+                total=total,
+                price=total,
+                quantity=1,
+                product_id=f"PROD-{i:03d}",
+            )
+        ).encode()
+        for i, total in orders.items()
+        for status, hour in (("pending", "08"), ("shipped", "10"))
+    ]
+    produce(kafka, values, partitions=1)
+    run = CliRunner().invoke(cli, ["run"], catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    report = CliRunner().invoke(cli, ["validate"], catch_exceptions=False)
+    assert report.exit_code == 0, report.output
+    assert "FAIL" not in report.output and "1e+300" in report.output, report.output
+
+    spark = spark_session()
+    path = settings.table_path(gold_table("top_customers").path)
+    top = spark.read.format("delta").load(path).where(F.col("snapshot_date") == today_utc())
+    assert [(r.rank, r.total_spent) for r in top.orderBy("rank").collect()] == [
+        (1, 1e300),
+        (2, 1e35),
+        (3, 33.48),
+    ]

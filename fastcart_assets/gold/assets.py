@@ -41,7 +41,12 @@ from fastcart_assets.gold.registry import (
     tables_of,
 )
 from fastcart_assets.gold.schemas import PERSONAL_COLUMNS
-from fastcart_assets.metadata import PARTITION_ROW_COUNT, column_schema, table_metadata
+from fastcart_assets.metadata import (
+    COLUMN_SCHEMA,
+    PARTITION_ROW_COUNT,
+    column_schema,
+    table_metadata,
+)
 from fastcart_assets.partitions import daily_partitions, partition_dates, partition_key
 from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.resources.lake import LakeResource
@@ -69,7 +74,7 @@ def _spec(table: GoldTable) -> dg.AssetSpec:
         description=table.description,
         metadata={
             "table": table.path,
-            "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table.schema)),
+            COLUMN_SCHEMA: dg.MetadataValue.table_schema(column_schema(table.schema)),
         },
         skippable=True,
     )

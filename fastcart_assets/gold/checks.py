@@ -74,12 +74,18 @@ def cohort_orders(
     """payment_method_revenue's order count of each date = conversion_metrics' created cohort."""
     by_method = _per_day(payments, "date", F.sum("order_count"))
     created = _per_day(conversion, "date", F.sum("total_orders_created"))
+    return _counts_equal(("payment_method_orders", by_method), ("created_cohort", created), dates)
+
+
+def _counts_equal(
+    left: tuple[str, dict[date, tuple]], right: tuple[str, dict[date, tuple]], dates
+) -> dict[date, Outcome]:
+    """Per date: two counts (a missing date counts 0), equal or not, and their difference."""
     outcomes = {}
     for day in dates:
-        orders = int(by_method.get(day, (0,))[0] or 0)
-        cohort = int(created.get(day, (0,))[0] or 0)
-        values = {"payment_method_orders": orders, "created_cohort": cohort}
-        outcomes[day] = Outcome(orders == cohort, {**values, "difference": orders - cohort})
+        a, b = (int(by_day.get(day, (0,))[0] or 0) for _, by_day in (left, right))
+        values = {left[0]: a, right[0]: b, "difference": a - b}
+        outcomes[day] = Outcome(a == b, values)
     return outcomes
 
 
@@ -137,12 +143,6 @@ def segments_add_up(
     counted = _per_day(segments, "snapshot_date", F.sum("customer_count"))
     completed = completed_by_snapshot(facts, snapshots)
     customers = _per_day(completed, "snapshot_date", F.count_distinct("customer_id"))
-    outcomes = {}
-    for day in snapshots:
-        in_segments = int(counted.get(day, (0,))[0] or 0)
-        expected = int(customers.get(day, (0,))[0] or 0)
-        values = {"segment_customers": in_segments, "customers_with_completed_order": expected}
-        outcomes[day] = Outcome(
-            in_segments == expected, {**values, "difference": in_segments - expected}
-        )
-    return outcomes
+    return _counts_equal(
+        ("segment_customers", counted), ("customers_with_completed_order", customers), snapshots
+    )

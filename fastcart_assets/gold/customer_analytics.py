@@ -1,4 +1,4 @@
-"""`gold/customer_analytics/*` (SPEC.md §7b): one partition per snapshot date D.
+"""`gold/customer_analytics/*` (docs/SPEC.md §7b): one partition per snapshot date D.
 
 Snapshot D covers the completed orders whose shipped event is dated on or before D. A
 customer is the shipped event's `customer_id`; payment method and state are the shipped

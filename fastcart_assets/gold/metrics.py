@@ -1,4 +1,4 @@
-"""Small expressions shared by the Gold tables, following SPEC.md §7 "Conventions"."""
+"""Small expressions shared by the Gold tables, following docs/SPEC.md §7 "Conventions"."""
 
 from __future__ import annotations
 

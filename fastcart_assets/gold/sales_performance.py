@@ -1,4 +1,4 @@
-"""`gold/sales_performance/*` (SPEC.md §7a): one partition per event date D.
+"""`gold/sales_performance/*` (docs/SPEC.md §7a): one partition per event date D.
 
 Every function takes the shared frames (`events`, `facts` from gold.events) and the dates to
 compute, and returns rows for exactly those dates.

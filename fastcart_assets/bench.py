@@ -100,8 +100,9 @@ def _timed(function: Callable[[], object]) -> tuple[float, object]:
 
 def run_transforms(spark, bronze_parquet: str, out: str) -> None:
     """Silver and Gold transforms of the pipeline on Parquet, for any engine."""
-    from fastcart_assets.gold.build import SALES_BUILDERS, SharedFrames, customer_builders
+    from fastcart_assets.gold.build import SharedFrames
     from fastcart_assets.gold.events import order_facts, order_status_events
+    from fastcart_assets.gold.registry import CUSTOMERS, SALES, tables_of
     from fastcart_assets.scratch import stored
     from fastcart_assets.silver.transforms import (
         classify,
@@ -119,10 +120,9 @@ def run_transforms(spark, bronze_parquet: str, out: str) -> None:
     events = stored(order_status_events(silver), f"{out}/events")
     shared = SharedFrames(events, stored(order_facts(events), f"{out}/facts"))
     dates = sorted(r[0] for r in events.select("event_date").distinct().collect())
-    for name, build in SALES_BUILDERS.items():
-        build(shared, dates).write.mode("overwrite").parquet(f"{out}/{name}")
-    for name, build in customer_builders(shared, dates[-1:]).items():
-        build().write.mode("overwrite").parquet(f"{out}/{name}")
+    for group, days in ((SALES, dates), (CUSTOMERS, dates[-1:])):
+        for table in tables_of(group):
+            table.build(shared, days).write.mode("overwrite").parquet(f"{out}/{table.name}")
 
 
 def _jvm_transforms(bronze_parquet: str, out: str) -> tuple[float, float]:

@@ -17,11 +17,11 @@ from datetime import date
 import dagster as dg
 
 from fastcart_assets import planner, progress, runs
+from fastcart_assets.metadata import PARTITION_ROW_COUNT
 from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
 from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED, gold_asset_keys
 
 TRIGGER = "fastcart_run"
-ROWS = "dagster/row_count"
 
 
 @dataclass
@@ -58,15 +58,17 @@ def pools_of(defs: dg.Definitions, keys: Sequence[dg.AssetKey]) -> set[str]:
 
 
 def _rows_written(result: dg.ExecuteInProcessResult) -> dict[str, int]:
-    """Rows each table received: the per-partition row counts when the run reports them, else
+    """Rows each table received: its partitions' row counts when the run reports them, else
     its one `rows` figure (a range run repeats it on every partition's event)."""
     per_partition: dict[str, dict[str | None, int]] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         metadata = materialization.metadata
         key = materialization.asset_key.to_user_string()
-        if ROWS in metadata:
-            per_partition.setdefault(key, {})[materialization.partition] = int(metadata[ROWS].value)
+        if PARTITION_ROW_COUNT in metadata:
+            per_partition.setdefault(key, {})[materialization.partition] = int(
+                metadata[PARTITION_ROW_COUNT].value
+            )
         elif "rows" in metadata:
             per_partition.setdefault(key, {})[None] = int(metadata["rows"].value)
     return {key: sum(counts.values()) for key, counts in per_partition.items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pyspark.sql.types import StructType
 
-from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
+from fastcart_assets.gold.registry import GROUPS, tables_of
 from fastcart_assets.schemas import (
     BRONZE_SCHEMA,
     SILVER_PARTITION_COLUMNS,
@@ -15,7 +15,6 @@ from fastcart_assets.schemas import (
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
 )
-from fastcart_assets.tables import SALES_PERFORMANCE_TABLES
 
 SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40.669190Z",
  "product_id": "PROD-004", "product_name": "USB-C Cable", "quantity": 3, "price": 11.16,
@@ -40,9 +39,10 @@ def render() -> str:
     parts = [
         "# Table schemas",
         "",
-        "Generated from `fastcart_assets/schemas.py` and `fastcart_assets/gold/schemas.py` by "
-        "`python -m fastcart_assets.schema_docs`; a test keeps this file current. Sample rows: "
-        "`fastcart query TABLE --limit 3` after `make demo`.",
+        "Generated from `fastcart_assets/schemas.py` and the Gold table registry "
+        "(`fastcart_assets/gold/registry.py`) by `python -m fastcart_assets.schema_docs`; a test "
+        "keeps this file current. Sample rows: `fastcart query TABLE --limit 3` after "
+        "`make demo`.",
         "",
         "## Source event (one Kafka message, key = order_id)",
         "",
@@ -70,15 +70,27 @@ def render() -> str:
         ),
         "```",
         "",
+        *gold_docs(),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def gold_docs() -> list[str]:
+    """The Gold part: per group, each table's description, DDL and checks (docs/SPEC.md §7)."""
+    parts = [
         "## Gold",
         "",
-        "```sql",
+        'Money is DOUBLE; see ARCHITECTURE.md ("Money in Gold") for how it is summed, ranked '
+        "and compared. Every check is evaluated per partition; a failure is an ERROR.",
     ]
-    for table, schema in GOLD_SCHEMAS.items():
-        group = "sales_performance" if table in SALES_PERFORMANCE_TABLES else "customer_analytics"
-        parts += [ddl(f"gold/{group}/{table}", schema, (partition_column(table),)), ""]
-    parts[-1] = "```"
-    return "\n".join(parts) + "\n"
+    for group in GROUPS:
+        parts += ["", f"### `gold/{group.name}/*` (partitioned by `{group.partition_column}`)"]
+        for table in tables_of(group):
+            parts += ["", f"**{table.name}** — {table.description}", "", "```sql"]
+            parts += [ddl(table.path, table.schema, (table.partition_column,)), "```"]
+            if table.checks:
+                parts += ["", *(f"- check `{c.name}`: {c.description}" for c in table.checks)]
+    return parts
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 A table's path under the lake root is also its Dagster asset key (`silver/ecommerce_sales` ->
 `["silver", "ecommerce_sales"]`) and gives its SQL view name (`silver_ecommerce_sales`). The
 catalog says which column dates a table (for `fastcart query --date` and retention) and how
-long its rows are kept. Queries, maintenance, the report and the dashboard all read it.
+long its rows are kept. Queries, maintenance, the report and the dashboard all read it. The
+Gold entries come from the Gold table registry (gold/registry.py).
 """
 
 from __future__ import annotations
@@ -14,25 +15,9 @@ from datetime import date, timedelta
 import dagster as dg
 
 from fastcart_assets.errors import FastcartError
+from fastcart_assets.gold.registry import CUSTOMERS, GOLD_TABLES, SALES
 
-SALES_PERFORMANCE = "sales_performance"
-CUSTOMER_ANALYTICS = "customer_analytics"
-SALES_PERFORMANCE_TABLES = (
-    "daily_product_revenue",
-    "hourly_order_trends",
-    "order_status_distribution",
-    "conversion_metrics",
-    "payment_method_revenue",
-    "top_products",
-)
-CUSTOMER_ANALYTICS_TABLES = (
-    "top_customers",
-    "customer_segments",
-    "payment_method_preferences",
-    "geographic_analysis",
-    "customer_retention",
-    "processing_time_by_segment",
-)
+SALES_PERFORMANCE, CUSTOMER_ANALYTICS = SALES.name, CUSTOMERS.name
 
 
 @dataclass(frozen=True)
@@ -74,12 +59,8 @@ SILVER = TableInfo(
 SILVER_REJECTED = TableInfo(
     "silver/ecommerce_sales_rejected", "silver_ingestion_date", "delta_silver", retention_days=365
 )
-GOLD = tuple(
-    TableInfo(f"gold/{SALES_PERFORMANCE}/{t}", "date", f"delta_gold_{SALES_PERFORMANCE}")
-    for t in SALES_PERFORMANCE_TABLES
-) + tuple(
-    TableInfo(f"gold/{CUSTOMER_ANALYTICS}/{t}", "snapshot_date", f"delta_gold_{CUSTOMER_ANALYTICS}")
-    for t in CUSTOMER_ANALYTICS_TABLES
+GOLD = tuple(  # from the Gold registry (gold/registry.py)
+    TableInfo(t.path, t.partition_column, f"delta_gold_{t.group.name}") for t in GOLD_TABLES
 )
 TABLES: tuple[TableInfo, ...] = (BRONZE, SILVER, SILVER_REJECTED, *GOLD)
 _BY_PATH = {t.path: t for t in TABLES}

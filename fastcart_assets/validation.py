@@ -14,12 +14,12 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from fastcart_assets.delta import check_readable
+from fastcart_assets.gold.checks import money_equal
 from fastcart_assets.settings import Settings
 from fastcart_assets.silver.checks import reconcile
 from fastcart_assets.silver.rules import HARD_RULES
 from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED, TABLES, TableInfo
 
-MONEY_TOLERANCE = 0.005
 DAILY = "gold/sales_performance/daily_product_revenue"
 HOURLY = "gold/sales_performance/hourly_order_trends"
 CONVERSION = "gold/sales_performance/conversion_metrics"
@@ -34,7 +34,8 @@ class Comparison:
 
     @property
     def passed(self) -> bool:
-        return abs(self.expected - self.actual) <= MONEY_TOLERANCE
+        """Equal to half a cent (relatively, for amounts no real order has: gold.checks)."""
+        return money_equal(self.expected, self.actual)
 
 
 @dataclass

@@ -1,9 +1,18 @@
-"""Test helpers: produce raw messages and read tables back."""
+"""Test helpers: produce raw messages, read tables back, serve the code location."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+from fastcart_assets.kafka.broker import free_port
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.resources.kafka import KafkaResource
 
@@ -48,3 +57,45 @@ def produce(kafka: KafkaResource, values: list[bytes | None], partitions: int = 
 
 def clean_values(n: int, start: int = 0) -> list[bytes]:
     return [json.dumps(order_event(i)).encode() for i in range(start, start + n)]
+
+
+@contextmanager
+def webserver(dagster_home: Path, lake_root: str) -> Iterator[str]:
+    """`dagster-webserver` on the code location and instance `dagster_home`; yields its URL."""
+    port = free_port()
+    binary = Path(sys.executable).with_name("dagster-webserver")
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "FASTCART_LAKE_ROOT": lake_root}
+    process = subprocess.Popen(
+        [str(binary), "-m", "fastcart_assets.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/server_info", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError("dagster-webserver exited") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    """The `data` of a GraphQL query to the webserver at `url`."""
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+    assert "errors" not in answer, answer["errors"]
+    return answer["data"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 from datetime import date
 
-from fastcart_assets.gold.build import SALES_BUILDERS, shared_frames, write_partitions
+from fastcart_assets.gold.build import shared_frames, write_partitions
+from fastcart_assets.gold.registry import gold_table
 from fastcart_assets.resources.spark import spark_session
 from fastcart_assets.settings import Settings
 from fastcart_assets.silver.writes import process_partitions
@@ -21,12 +22,11 @@ def main() -> None:
     spark = spark_session()
     paths = [settings.table_path(t) for t in (BRONZE.path, SILVER.path, SILVER_REJECTED.path)]
     result = process_partitions(spark, *paths, days)
-    table = "daily_product_revenue"
-    path = settings.table_path(f"gold/sales_performance/{table}")
+    table = gold_table("daily_product_revenue")
+    path = settings.table_path(table.path)
     with shared_frames(spark, paths[1], settings.lake_root) as shared:
-        write_partitions(
-            SALES_BUILDERS[table](shared, result.touched_dates), path, table, result.touched_dates
-        )
+        frame = table.build(shared, result.touched_dates)
+        write_partitions(frame, path, table, result.touched_dates)
     sys.stdout.write(f"inserted={result.inserted}\n")
 
 

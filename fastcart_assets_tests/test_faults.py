@@ -24,15 +24,14 @@ from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
 from fastcart_assets.definitions import build_definitions
 from fastcart_assets.generator.orders import GeneratorConfig
 from fastcart_assets.generator.producer import generate
-from fastcart_assets.gold.assets import CUSTOMER_GROUP, SALES_GROUP, gold_key
+from fastcart_assets.gold.assets import group_keys
+from fastcart_assets.gold.registry import CUSTOMERS, GOLD_TABLES, SALES
 from fastcart_assets.kafka import broker as embedded_broker
 from fastcart_assets.pipeline import execute
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
 from fastcart_assets.tables import (
     BRONZE,
-    CUSTOMER_ANALYTICS_TABLES,
-    SALES_PERFORMANCE_TABLES,
     SILVER,
 )
 from fastcart_assets_tests.bronze.ingest_worker import KILL_POINTS
@@ -263,8 +262,7 @@ def _write_bronze(spark, settings, stream) -> None:
 
 def _process(settings, silver_days, gold_days) -> None:
     defs = build_definitions(settings)
-    sales = [gold_key(SALES_GROUP, t) for t in SALES_PERFORMANCE_TABLES]
-    customers = [gold_key(CUSTOMER_GROUP, t) for t in CUSTOMER_ANALYTICS_TABLES]
+    sales, customers = group_keys(SALES), group_keys(CUSTOMERS)
     with dg.instance_for_test() as instance:
         for day in silver_days:
             stage = execute(defs, instance, "silver", [SILVER_KEY, REJECTED_KEY], day, day)
@@ -277,13 +275,9 @@ def _process(settings, silver_days, gold_days) -> None:
 
 def _gold_tables(spark, settings) -> dict[str, list[tuple]]:
     tables = {}
-    for group, names in (
-        (SALES_GROUP, SALES_PERFORMANCE_TABLES),
-        (CUSTOMER_GROUP, CUSTOMER_ANALYTICS_TABLES),
-    ):
-        for name in names:
-            frame = spark.read.format("delta").load(settings.table_path(f"gold/{group}/{name}"))
-            tables[name] = sorted(tuple(row) for row in frame.collect())
+    for table in GOLD_TABLES:
+        frame = spark.read.format("delta").load(settings.table_path(table.path))
+        tables[table.name] = sorted(tuple(row) for row in frame.collect())
     return tables
 
 

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from fastcart_assets.kafka.broker import free_port
+from fastcart_assets_tests.helpers import graphql
+from fastcart_assets_tests.helpers import webserver as running_webserver
 
 QUERY = """
 {
@@ -29,38 +22,12 @@ QUERY = """
 
 @pytest.fixture
 def webserver(tmp_path):
-    port = free_port()
-    binary = Path(sys.executable).with_name("dagster-webserver")
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "FASTCART_LAKE_ROOT": str(tmp_path)}
-    process = subprocess.Popen(
-        [str(binary), "-m", "fastcart_assets.definitions", "-h", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/server_info", timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError("dagster-webserver exited") from None
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(30)
+    with running_webserver(tmp_path, str(tmp_path)) as url:
+        yield url
 
 
 def test_graphql_lists_assets_checks_sensors_and_schedules(webserver):
-    request = urllib.request.Request(
-        f"{webserver}/graphql",
-        data=json.dumps({"query": QUERY}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    data = json.loads(urllib.request.urlopen(request, timeout=60).read())["data"]
+    data = graphql(webserver, QUERY)
     assets = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
     assert len(assets) == 15
     assert "gold/customer_analytics/processing_time_by_segment" in assets

@@ -109,6 +109,12 @@ def run(offset_reset: str, batch_size: int | None) -> None:
         sys.exit(1)
 
 
+def money(value: float) -> str:
+    """An amount for the report: to the cent, or in scientific notation beyond 1e15 (amounts
+    no real order reaches, kept by Gold as they are)."""
+    return f"{value:,.2f}" if abs(value) < 1e15 else f"{value:.6g}"
+
+
 def print_report(report) -> None:
     click.echo("\nValidation report")
     click.echo("  rows per table:")
@@ -116,7 +122,7 @@ def print_report(report) -> None:
         click.echo(f"    {table:<48} {count:>10,}")
     click.echo("  revenue:")
     for name, value in report.revenue.items():
-        click.echo(f"    {name:<56} {value:>16,.2f}")
+        click.echo(f"    {name:<56} {money(value):>16}")
     reasons = ", ".join(f"{k} {v}" for k, v in report.rejected_by_reason.items())
     click.echo(f"  rejected by reason (a row can have several): {reasons}")
     click.echo(f"  duplicates dropped: {report.duplicates_dropped:,}")
@@ -127,7 +133,9 @@ def print_report(report) -> None:
         click.echo(f"  {title}:")
         for c in items:
             mark = "ok " if c.passed else "FAIL"
-            click.echo(f"    [{mark}] {c.name}: expected {c.expected:,.2f}, got {c.actual:,.2f}")
+            click.echo(
+                f"    [{mark}] {c.name}: expected {money(c.expected)}, got {money(c.actual)}"
+            )
 
 
 @click.command()

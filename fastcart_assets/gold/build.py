@@ -1,4 +1,5 @@
-"""Build and write Gold tables: shared frames once per step, then each table's partitions.
+"""Build and write Gold tables: shared frames once per step, then each table's partitions
+(the tables themselves are the entries of gold.registry).
 
 The shared frames (reduced events, order facts) are written once to a scratch Parquet
 location under the lake and read back by every table, so a step computes the whole-table
@@ -7,21 +8,22 @@ reduction of Silver once, however many tables it writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from fastcart_assets.delta import dates_predicate, ensure_table
-from fastcart_assets.gold import customer_analytics as ca
-from fastcart_assets.gold import sales_performance as sp
 from fastcart_assets.gold.events import order_facts, order_status_events
-from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.scratch import scratch_dir, stored
+
+if TYPE_CHECKING:
+    from fastcart_assets.gold.registry import GoldTable
 
 
 @dataclass(frozen=True)
@@ -41,33 +43,7 @@ def shared_frames(
         yield SharedFrames(events, stored(order_facts(events), f"{scratch}/facts"))
 
 
-SALES_BUILDERS: dict[str, Callable[[SharedFrames, Sequence[date]], DataFrame]] = {
-    "daily_product_revenue": lambda s, d: sp.daily_product_revenue(s.events, d),
-    "hourly_order_trends": lambda s, d: sp.hourly_order_trends(s.events, s.facts, d),
-    "order_status_distribution": lambda s, d: sp.order_status_distribution(s.events, d),
-    "conversion_metrics": lambda s, d: sp.conversion_metrics(s.facts, d),
-    "payment_method_revenue": lambda s, d: sp.payment_method_revenue(s.facts, d),
-    "top_products": lambda s, d: sp.top_products(s.events, d),
-}
-
-
-def customer_builders(shared: SharedFrames, snapshots: Sequence[date]):
-    """Table name -> a function building it, over one completed-orders frame per step."""
-    completed = ca.completed_by_snapshot(shared.facts, snapshots)
-    totals = ca.customers(completed)
-    return {
-        "top_customers": lambda: ca.top_customers(totals),
-        "customer_segments": lambda: ca.customer_segments(totals, snapshots),
-        "payment_method_preferences": lambda: ca.payment_method_preferences(completed),
-        "geographic_analysis": lambda: ca.geographic_analysis(completed),
-        "customer_retention": lambda: ca.customer_retention(totals, snapshots),
-        "processing_time_by_segment": lambda: ca.processing_time_by_segment(
-            completed, totals, snapshots
-        ),
-    }
-
-
-def write_partitions(frame: DataFrame, path: str, table: str, dates: Sequence[date]) -> None:
+def write_partitions(frame: DataFrame, path: str, table: GoldTable, dates: Sequence[date]) -> None:
     """Replace exactly the partitions `dates` of a Gold table (created on first write).
 
     Two replaceWhere commits of the same partitions racing would both add their files; the
@@ -75,9 +51,9 @@ def write_partitions(frame: DataFrame, path: str, table: str, dates: Sequence[da
     """
     if not dates:
         return
-    column = partition_column(table)
+    column = table.partition_column
     with table_lock(path, wait_s=WRITER_WAIT_S):
-        ensure_table(frame.sparkSession, path, GOLD_SCHEMAS[table], [column])
+        ensure_table(frame.sparkSession, path, table.schema, [column])
         (
             frame.write.format("delta")
             .mode("overwrite")
@@ -86,7 +62,38 @@ def write_partitions(frame: DataFrame, path: str, table: str, dates: Sequence[da
         )
 
 
-def row_count(spark: SparkSession, path: str, table: str, dates: Sequence[date]) -> int:
-    column = partition_column(table)
-    frame = spark.read.format("delta").load(path)
-    return frame.where(F.col(column).isin(list(dates))).count()
+@dataclass(frozen=True)
+class PartitionRows:
+    """One written partition: its row count and its first rows (in column order)."""
+
+    rows: int
+    first: list[tuple]
+
+
+def written_partitions(
+    spark: SparkSession, path: str, table: GoldTable, dates: Sequence[date], first: int
+) -> dict[date, PartitionRows]:
+    """Row count and the first `first` rows (sorted by every column) of each partition `dates`,
+    read back from the table in one query; a partition without rows is absent."""
+    column = table.partition_column
+    frame = spark.read.format("delta").load(path).where(F.col(column).isin(list(dates)))
+    names = table.schema.fieldNames()
+    in_partition = Window.partitionBy(column)
+    numbered = frame.select(
+        *names,
+        F.count(F.lit(1)).over(in_partition).alias("_rows"),
+        F.row_number()
+        .over(in_partition.orderBy(*[F.col(n).asc_nulls_last() for n in names]))
+        .alias("_n"),
+    ).where(F.col("_n") <= first)
+    partitions: dict[date, PartitionRows] = {}
+    for row in numbered.orderBy(column, "_n").collect():
+        day = row[column]
+        kept = partitions.setdefault(day, PartitionRows(row["_rows"], []))
+        kept.first.append(tuple(row[n] for n in names))
+    return partitions
+
+
+def table_rows(spark: SparkSession, path: str) -> int:
+    """Rows of the whole table (every partition)."""
+    return spark.read.format("delta").load(path).count()

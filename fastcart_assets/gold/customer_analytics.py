@@ -1,4 +1,4 @@
-"""`gold/customer_analytics/*` (SPEC.md §7b): one partition per snapshot date D.
+"""`gold/customer_analytics/*` (docs/SPEC.md §7b): one partition per snapshot date D.
 
 Snapshot D covers the completed orders whose shipped event is dated on or before D. A
 customer is the shipped event's `customer_id`; payment method and state are the shipped
@@ -13,7 +13,9 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from fastcart_assets.gold import schemas
 from fastcart_assets.gold.metrics import (
+    CENTS_KEY,
     cents,
     count_if,
     dates_frame,
@@ -22,6 +24,7 @@ from fastcart_assets.gold.metrics import (
     mean,
     ranked,
     share,
+    with_cents,
 )
 from fastcart_assets.gold.schemas import conform
 
@@ -66,16 +69,16 @@ def customers(completed: DataFrame) -> DataFrame:
 def top_customers(customer_totals: DataFrame) -> DataFrame:
     """The 20 customers who spent most (to the cent; ties: smaller customer_id)."""
     top = ranked(
-        customer_totals,
+        with_cents(customer_totals, "total_spent"),
         ["snapshot_date"],
-        [cents(F.col("total_spent")).desc(), F.col("customer_id").asc_nulls_last()],
+        [F.col(CENTS_KEY).desc(), F.col("customer_id").asc_nulls_last()],
         TOP_CUSTOMERS,
     ).select(
         "*",
         mean(F.col("total_spent"), F.col("order_count")).alias("avg_order_value"),
         F.datediff("snapshot_date", "first_order_date").alias("customer_tenure_days"),
     )
-    return conform(top, "top_customers")
+    return conform(top, schemas.TOP_CUSTOMERS)
 
 
 def _segment_grid(customer_totals: DataFrame, snapshots: Sequence[date]) -> DataFrame:
@@ -104,7 +107,7 @@ def customer_segments(customer_totals: DataFrame, snapshots: Sequence[date]) -> 
             share(count, everyone).alias("segment_percentage"),
         )
     )
-    return conform(segments, "customer_segments")
+    return conform(segments, schemas.CUSTOMER_SEGMENTS)
 
 
 def payment_method_preferences(completed: DataFrame) -> DataFrame:
@@ -127,7 +130,7 @@ def payment_method_preferences(completed: DataFrame) -> DataFrame:
             ),
         )
     )
-    return conform(methods, "payment_method_preferences")
+    return conform(methods, schemas.PAYMENT_METHOD_PREFERENCES)
 
 
 def geographic_analysis(completed: DataFrame) -> DataFrame:
@@ -146,7 +149,7 @@ def geographic_analysis(completed: DataFrame) -> DataFrame:
         "avg_order_value_by_state",
         mean(F.col("revenue_by_state"), F.col("order_count_by_state")),
     )
-    return conform(top, "geographic_analysis")
+    return conform(top, schemas.GEOGRAPHIC_ANALYSIS)
 
 
 def customer_retention(customer_totals: DataFrame, snapshots: Sequence[date]) -> DataFrame:
@@ -174,7 +177,7 @@ def customer_retention(customer_totals: DataFrame, snapshots: Sequence[date]) ->
             share(repeat_revenue, revenue).alias("repeat_customer_revenue_percentage"),
         )
     )
-    return conform(retention, "customer_retention")
+    return conform(retention, schemas.CUSTOMER_RETENTION)
 
 
 def processing_time_by_segment(
@@ -198,4 +201,4 @@ def processing_time_by_segment(
         .join(stats, ["snapshot_date", "segment"], "left")
         .withColumnRenamed("segment", "customer_segment")
     )
-    return conform(by_segment, "processing_time_by_segment")
+    return conform(by_segment, schemas.PROCESSING_TIME_BY_SEGMENT)

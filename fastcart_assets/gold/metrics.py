@@ -1,4 +1,4 @@
-"""Small expressions shared by the Gold tables, following SPEC.md §7 "Conventions"."""
+"""Small expressions shared by the Gold tables, following docs/SPEC.md §7 "Conventions"."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pyspark.sql import functions as F
 
 
 def share(part: Column, whole: Column) -> Column:
-    """part / whole × 100; null when whole is 0."""
-    return F.when(whole > 0, part.cast("double") * 100.0 / whole)
+    """part / whole × 100; null when whole is 0 (or an infinite sum of money: no share of it
+    can be told)."""
+    return F.when((whole > 0) & (whole < F.lit(float("inf"))), part.cast("double") * 100.0 / whole)
 
 
 def mean(total: Column, count: Column) -> Column:
@@ -27,11 +28,14 @@ def sum_or_zero(column: Column) -> Column:
     return F.coalesce(F.sum(column), F.lit(0))
 
 
-# Doubles are summed as decimal(38, 9): Spark adds a double column in whatever order its
-# partial aggregates arrive, so the last bits of a double sum change from run to run and a
-# reprocessed Gold partition would differ from the first one. Decimal addition is exact, so
-# the sum is the same in any order (values are kept to 1e-9; larger than EXACT_LIMIT, which
-# no real amount is, they are added as doubles).
+# Money (and minutes) are doubles in the tables and summed exactly, so that a partition
+# recomputed in any order is bit-identical (Spark adds a double column in whatever order its
+# partial aggregates arrive, and the last bits of a double sum depend on that order):
+# - values below EXACT_LIMIT in magnitude are added as decimal(38, 9): exact, in any order (a
+#   group would need about 1e11 such rows to overflow it);
+# - larger values (no real amount is; any double from 2^53 up is a whole number) are added as
+#   doubles in ascending order, so the result does not depend on the row order either. Their sum
+#   can leave the double range: it is then +/-Infinity, as IEEE arithmetic says.
 EXACT = "decimal(38,9)"
 EXACT_LIMIT = 1e18
 
@@ -40,10 +44,9 @@ def exact_sum(column: Column) -> Column:
     """Σ column as a double, the same whatever the order of the rows; null when all are null."""
     fits = F.abs(column) < EXACT_LIMIT
     exact = F.sum(F.when(fits, column).cast(EXACT)).cast("double")
-    beyond = F.sum(F.when(~fits, column))
-    return F.when(
-        F.count(column) > 0, F.coalesce(exact, F.lit(0.0)) + F.coalesce(beyond, F.lit(0.0))
-    )
+    huge = F.array_sort(F.collect_list(F.when(~fits, column)))
+    beyond = F.aggregate(huge, F.lit(0.0), lambda total, value: total + value)
+    return F.when(F.count(column) > 0, F.coalesce(exact, F.lit(0.0)) + beyond)
 
 
 def exact_avg(column: Column) -> Column:
@@ -56,13 +59,30 @@ def latest(value: str) -> Column:
     return F.max_by(F.col(value), F.struct(F.col("timestamp"), F.col("order_id")))
 
 
-def cents(money: Column) -> Column:
-    """`money` rounded half-up to cents, as a decimal, for thresholds and rankings.
+# Below 2^46 (about 7e13) a double holds every cent distinctly, so the amount is rounded
+# through a decimal; from there up, distinct doubles are at least 1/64 apart and never round to
+# the same cent, so the double itself orders and ties exactly as its cents do.
+CENTS_EXACT_BELOW = 2.0**46
 
-    The double goes through decimal(38, 6) first: rounding the double itself rounds its
-    binary value (1.005 is 1.00499…, and Sail gives 1.00 where JVM Spark gives 1.01).
+
+def cents(money: Column) -> Column:
+    """`money` rounded half-up to cents, as a double: the key for thresholds and rankings.
+
+    It orders and ties any two amounts exactly as their values rounded to cents do, over the
+    whole double range. The rounding goes through decimal(38, 6): rounding the double itself
+    rounds its binary value (1.005 is 1.00499…, and Sail gives 1.00 where JVM Spark gives 1.01).
     """
-    return F.round(money.cast("decimal(38,6)"), 2)
+    rounded = F.round(money.cast("decimal(38,6)"), 2).cast("double")
+    return F.when(F.abs(money) < CENTS_EXACT_BELOW, rounded).otherwise(money)
+
+
+CENTS_KEY = "_cents"
+
+
+def with_cents(frame: DataFrame, money: str) -> DataFrame:
+    """`frame` with CENTS_KEY = cents(money), to rank by (Sail cannot plan a window ordered by
+    the CASE expression itself: "does not satisfy order requirements")."""
+    return frame.withColumn(CENTS_KEY, cents(F.col(money)))
 
 
 def ranked(frame: DataFrame, group: Sequence[str], order: Sequence[Column], limit: int):

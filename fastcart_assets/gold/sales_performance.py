@@ -1,4 +1,4 @@
-"""`gold/sales_performance/*` (SPEC.md §7a): one partition per event date D.
+"""`gold/sales_performance/*` (docs/SPEC.md §7a): one partition per event date D.
 
 Every function takes the shared frames (`events`, `facts` from gold.events) and the dates to
 compute, and returns rows for exactly those dates.
@@ -12,8 +12,9 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from fastcart_assets.gold import schemas
 from fastcart_assets.gold.metrics import (
-    cents,
+    CENTS_KEY,
     count_if,
     dates_frame,
     exact_avg,
@@ -23,6 +24,7 @@ from fastcart_assets.gold.metrics import (
     ranked,
     share,
     sum_or_zero,
+    with_cents,
 )
 from fastcart_assets.gold.schemas import conform
 from fastcart_assets.schemas import ORDER_STATUSES
@@ -59,7 +61,7 @@ def daily_product_revenue(events: DataFrame, dates: Sequence[date]) -> DataFrame
     sales = _product_sales(events, dates).withColumn(
         "avg_order_value", mean(F.col("total_revenue"), F.col("total_orders"))
     )
-    return conform(sales, "daily_product_revenue")
+    return conform(sales, schemas.DAILY_PRODUCT_REVENUE)
 
 
 def hourly_order_trends(events: DataFrame, facts: DataFrame, dates: Sequence[date]) -> DataFrame:
@@ -82,7 +84,7 @@ def hourly_order_trends(events: DataFrame, facts: DataFrame, dates: Sequence[dat
         .groupBy(F.col("shipped_date").alias("date"), F.col("shipped_hour").alias("hour"))
         .agg(exact_avg(F.col("processing_minutes")).alias("avg_processing_time_minutes"))
     )
-    return conform(hours.join(processing, ["date", "hour"], "left"), "hourly_order_trends")
+    return conform(hours.join(processing, ["date", "hour"], "left"), schemas.HOURLY_ORDER_TRENDS)
 
 
 def order_status_distribution(events: DataFrame, dates: Sequence[date]) -> DataFrame:
@@ -110,7 +112,7 @@ def order_status_distribution(events: DataFrame, dates: Sequence[date]) -> DataF
             share(F.col("status_count"), F.sum("status_count").over(per_day)),
         )
     )
-    return conform(distribution, "order_status_distribution")
+    return conform(distribution, schemas.ORDER_STATUS_DISTRIBUTION)
 
 
 def conversion_metrics(facts: DataFrame, dates: Sequence[date]) -> DataFrame:
@@ -140,7 +142,7 @@ def conversion_metrics(facts: DataFrame, dates: Sequence[date]) -> DataFrame:
             share(cancelled, created).alias("cancellation_rate"),
         )
     )
-    return conform(metrics, "conversion_metrics")
+    return conform(metrics, schemas.CONVERSION_METRICS)
 
 
 def payment_method_revenue(facts: DataFrame, dates: Sequence[date]) -> DataFrame:
@@ -161,16 +163,18 @@ def payment_method_revenue(facts: DataFrame, dates: Sequence[date]) -> DataFrame
             share(F.col("order_count"), F.sum("order_count").over(Window.partitionBy("date"))),
         )
     )
-    return conform(methods, "payment_method_revenue")
+    return conform(methods, schemas.PAYMENT_METHOD_REVENUE)
 
 
 def top_products(events: DataFrame, dates: Sequence[date]) -> DataFrame:
     """Top 10 products of D by shipped revenue (to the cent) and by quantity."""
     sales = _product_sales(events, dates).withColumnRenamed("total_quantity_sold", "quantity_sold")
     key = F.col("product_id").asc_nulls_last()
-    by_revenue = ranked(sales, ["date"], [cents(F.col("total_revenue")).desc(), key], TOP_PRODUCTS)
+    by_cents = [F.col(CENTS_KEY).desc(), key]
+    by_revenue = ranked(with_cents(sales, "total_revenue"), ["date"], by_cents, TOP_PRODUCTS)
+    by_revenue = by_revenue.drop(CENTS_KEY)
     by_quantity = ranked(sales, ["date"], [F.col("quantity_sold").desc(), key], TOP_PRODUCTS)
     rankings = by_revenue.withColumn("ranking", F.lit("revenue")).unionByName(
         by_quantity.withColumn("ranking", F.lit("quantity"))
     )
-    return conform(rankings, "top_products")
+    return conform(rankings, schemas.TOP_PRODUCTS)

@@ -108,5 +108,5 @@ def collect(frame, *order) -> list[dict]:
 
 
 def columns(schema: StructType) -> list[tuple[str, str]]:
-    """(name, type) of each column, for comparing a result with GOLD_SCHEMAS."""
+    """(name, type) of each column, for comparing a result with its registry schema."""
     return [(f.name, f.dataType.simpleString()) for f in schema.fields]

@@ -8,7 +8,7 @@ import pytest
 from pytest import approx
 
 from fastcart_assets.gold import customer_analytics as ca
-from fastcart_assets.gold.schemas import GOLD_SCHEMAS
+from fastcart_assets.gold import schemas
 from fastcart_assets_tests.gold.conftest import D0, EMPTY, D, collect, columns, row
 
 SNAPSHOTS = [EMPTY, D0, D]
@@ -57,7 +57,7 @@ def snapshot(frames):
 def test_top_customers(snapshot):
     _, totals = snapshot
     table = ca.top_customers(totals)
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["top_customers"])
+    assert columns(table.schema) == columns(schemas.TOP_CUSTOMERS)
     rows = collect(table, "snapshot_date", "rank")
     assert [(r["snapshot_date"], r["rank"], r["customer_id"], r["total_spent"]) for r in rows] == [
         (D0, 1, "CL", 30.0),
@@ -124,7 +124,7 @@ def test_top_customers_keeps_twenty_and_email_ties_go_to_higher_order(frames):
 def test_customer_segments_bounds_and_always_three(snapshot):
     _, totals = snapshot
     table = ca.customer_segments(totals, SNAPSHOTS)
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["customer_segments"])
+    assert columns(table.schema) == columns(schemas.CUSTOMER_SEGMENTS)
     rows = {(r["snapshot_date"], r["segment"]): r for r in collect(table)}
     got = {
         key: (r["customer_count"], r["total_revenue"], r["avg_customer_value"])
@@ -155,7 +155,7 @@ def test_customer_segments_bounds_and_always_three(snapshot):
 def test_payment_method_preferences(snapshot):
     completed, _ = snapshot
     table = ca.payment_method_preferences(completed)
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["payment_method_preferences"])
+    assert columns(table.schema) == columns(schemas.PAYMENT_METHOD_PREFERENCES)
     got = [tuple(r.values()) for r in collect(table, "snapshot_date", "payment_method")]
     assert got == [
         (D0, "credit_card", 1, 50.0, 30.0, 30.0),  # L1
@@ -169,7 +169,7 @@ def test_payment_method_preferences(snapshot):
 def test_geographic_analysis(snapshot):
     completed, _ = snapshot
     table = ca.geographic_analysis(completed)
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["geographic_analysis"])
+    assert columns(table.schema) == columns(schemas.GEOGRAPHIC_ANALYSIS)
     got = [tuple(r.values()) for r in collect(table, "snapshot_date", "rank")]
     assert got == [
         (D0, 1, "CA", 2, 50.0, 25.0, 2),  # A1 shipped to CA (its pending said WA), L1
@@ -208,7 +208,7 @@ def test_geographic_analysis_keeps_ten_states(frames):
 def test_customer_retention(snapshot):
     _, totals = snapshot
     table = ca.customer_retention(totals, SNAPSHOTS)
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["customer_retention"])
+    assert columns(table.schema) == columns(schemas.CUSTOMER_RETENTION)
     got = [tuple(r.values()) for r in collect(table, "snapshot_date")]
     assert got == [
         (EMPTY, 0, 0, None, 0.0, None),
@@ -220,7 +220,7 @@ def test_customer_retention(snapshot):
 def test_processing_time_by_segment(snapshot):
     completed, totals = snapshot
     table = ca.processing_time_by_segment(completed, totals, SNAPSHOTS)
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["processing_time_by_segment"])
+    assert columns(table.schema) == columns(schemas.PROCESSING_TIME_BY_SEGMENT)
     got = [tuple(r.values()) for r in collect(table, "snapshot_date", "customer_segment")]
     # Only C1's orders have a pending event: A1 1560 min (from the 8th), A2 60 min.
     assert got == [

@@ -6,7 +6,7 @@ import pytest
 from pytest import approx
 
 from fastcart_assets.gold import sales_performance as sp
-from fastcart_assets.gold.schemas import GOLD_SCHEMAS
+from fastcart_assets.gold import schemas
 from fastcart_assets_tests.gold.conftest import D0, D2, D, collect, columns, row
 
 P2 = {"product_id": "P2", "customer_id": "C2", "payment": "paypal", "state": "NY"}
@@ -65,7 +65,7 @@ def day(frames):
 def test_daily_product_revenue(day):
     events, _ = day
     table = sp.daily_product_revenue(events, [D0, D])
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["daily_product_revenue"])
+    assert columns(table.schema) == columns(schemas.DAILY_PRODUCT_REVENUE)
     got = [tuple(r.values()) for r in collect(table, "date", "product_id")]
     assert got == [
         (D0, "P1", "name of P1", 15.0, 1, 1, 15.0, 15.0, 15.0),
@@ -97,7 +97,7 @@ def test_daily_product_revenue_names_from_the_latest_shipment_ties_to_higher_ord
 def test_hourly_order_trends(day):
     events, facts = day
     table = sp.hourly_order_trends(events, facts, [D0, D])
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["hourly_order_trends"])
+    assert columns(table.schema) == columns(schemas.HOURLY_ORDER_TRENDS)
     got = [tuple(r.values()) for r in collect(table, "date", "hour")]
     assert got == [
         (D0, 21, 0, 1, 15.0, None),  # the late O9: no pending event
@@ -117,7 +117,7 @@ def test_hourly_order_trends(day):
 def test_order_status_distribution_always_five_statuses(day):
     events, _ = day
     table = sp.order_status_distribution(events, [D0, D, D2])
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["order_status_distribution"])
+    assert columns(table.schema) == columns(schemas.ORDER_STATUS_DISTRIBUTION)
     rows = collect(table, "date", "status")
     got = {
         (r["date"], r["status"]): (r["status_count"], r["total_revenue_by_status"]) for r in rows
@@ -155,7 +155,7 @@ def test_order_status_distribution_always_five_statuses(day):
 def test_conversion_metrics(day):
     _, facts = day
     table = sp.conversion_metrics(facts, [D0, D, D2])
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["conversion_metrics"])
+    assert columns(table.schema) == columns(schemas.CONVERSION_METRICS)
     assert [tuple(r.values()) for r in collect(table, "date")] == [
         (D0, 1, 1, 0, 100.0, 0.0),  # O6 (O9 has no pending event)
         (D, 5, 3, 2, 60.0, 40.0),  # O1 O2 O3 O5 O8; shipped O1 O2 O5; cancelled O3 O8
@@ -166,7 +166,7 @@ def test_conversion_metrics(day):
 def test_payment_method_revenue(day):
     _, facts = day
     table = sp.payment_method_revenue(facts, [D, D2])
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["payment_method_revenue"])
+    assert columns(table.schema) == columns(schemas.PAYMENT_METHOD_REVENUE)
     got = [tuple(r.values()) for r in collect(table, "date", "payment_method")]
     assert got == [
         (D, None, 50.0, 1, 50.0, 20.0),  # O5: a null payment method is its own group
@@ -178,7 +178,7 @@ def test_payment_method_revenue(day):
 def test_top_products_by_revenue_and_quantity(day):
     events, _ = day
     table = sp.top_products(events, [D])
-    assert columns(table.schema) == columns(GOLD_SCHEMAS["top_products"])
+    assert columns(table.schema) == columns(schemas.TOP_PRODUCTS)
     got = [tuple(r.values()) for r in collect(table, "ranking", "rank")]
     assert got == [
         (D, "quantity", 1, "P3", "name of P3", 90.0, 9),

@@ -9,7 +9,8 @@ from datetime import date
 
 import pandas as pd
 
-from fastcart_assets.dashboard.data.lake import LakeReader, gold_rows, gold_table
+from fastcart_assets.dashboard.data.lake import LakeReader, gold_rows
+from fastcart_assets.gold.registry import gold_table
 
 SEGMENTS = ("high_value", "medium_value", "low_value")
 MASK = "•••"
@@ -29,7 +30,7 @@ def mask_email(email: str | None) -> str | None:
 
 def snapshot_dates(lake: LakeReader) -> list[date]:
     """Snapshot dates Gold holds (partitions of `customer_segments`)."""
-    return lake.partition_values(gold_table("customer_segments"), "snapshot_date")
+    return lake.partition_values(gold_table("customer_segments").path, "snapshot_date")
 
 
 def snapshot_for(snapshots: list[date], day: date) -> date | None:

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
-from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
+from fastcart_assets.gold import registry
 from fastcart_assets.settings import Settings
-from fastcart_assets.tables import SALES_PERFORMANCE_TABLES, TABLES
+from fastcart_assets.tables import TABLES
 
 # Written by the data-quality checks (SPEC.md §8); may not exist yet in a given lake.
 RULE_METRICS_TABLE = "quality/rule_metrics"
@@ -177,18 +177,13 @@ class LakeReader:
         return self.memo(f"max:{column}", [table], largest)
 
 
-def gold_table(name: str) -> str:
-    """The lake path of a Gold table from its short name (`top_products`)."""
-    group = "sales_performance" if name in SALES_PERFORMANCE_TABLES else "customer_analytics"
-    return f"gold/{group}/{name}"
-
-
 def gold_rows(lake: LakeReader, name: str, day: date | None = None) -> pd.DataFrame:
     """Rows of the Gold table `name` (of one partition when `day` is given); empty when none."""
-    filters = [(partition_column(name), "=", day)] if day is not None else None
-    frame = lake.read(gold_table(name), filters=filters)
+    table = registry.gold_table(name)
+    filters = [(table.partition_column, "=", day)] if day is not None else None
+    frame = lake.read(table.path, filters=filters)
     if frame is None:
-        return pd.DataFrame(columns=GOLD_SCHEMAS[name].fieldNames())
+        return pd.DataFrame(columns=table.schema.fieldNames())
     return frame
 
 

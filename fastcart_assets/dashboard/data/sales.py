@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from fastcart_assets.dashboard.data.lake import LakeReader, gold_rows, gold_table
+from fastcart_assets.dashboard.data.lake import LakeReader, gold_rows
+from fastcart_assets.gold.registry import gold_table
 from fastcart_assets.schemas import ORDER_STATUSES
 
 TILE_COLUMNS = ["key", "label", "unit", "value", "previous"]
@@ -14,7 +15,7 @@ TILE_COLUMNS = ["key", "label", "unit", "value", "previous"]
 
 def sales_dates(lake: LakeReader) -> list[date]:
     """Dates Gold has sales figures for (partitions of `conversion_metrics`)."""
-    return lake.partition_values(gold_table("conversion_metrics"), "date")
+    return lake.partition_values(gold_table("conversion_metrics").path, "date")
 
 
 def _day_figures(lake: LakeReader, day: date) -> dict[str, float | None]:

@@ -9,6 +9,7 @@ from pathlib import Path
 DEFAULT_LAKE_ROOT = "./lakehouse"
 DEFAULT_KAFKA_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_KAFKA_TOPIC = "ecommerce-sales"
+DEFAULT_CDC_TOPIC = "fastcart.public.orders"  # Debezium's <server>.<schema>.<table> (SPEC.md §10)
 DEFAULT_DAGSTER_HOME = "./.dagster_home"
 STATE_DIR = ".fastcart"
 
@@ -34,7 +35,12 @@ CUSTOMER_ANALYTICS_TABLES = (
 GOLD_TABLES = tuple(f"gold/sales_performance/{t}" for t in SALES_PERFORMANCE_TABLES) + tuple(
     f"gold/customer_analytics/{t}" for t in CUSTOMER_ANALYTICS_TABLES
 )
-ALL_TABLES = (BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE, *GOLD_TABLES)
+# Change data capture of the orders table (SPEC.md §10).
+BRONZE_CDC_TABLE = "bronze/orders_cdc"
+ORDERS_CURRENT_TABLE = "silver/orders_current"
+ORDERS_HISTORY_TABLE = "silver/orders_history"
+CDC_TABLES = (BRONZE_CDC_TABLE, ORDERS_CURRENT_TABLE, ORDERS_HISTORY_TABLE)
+ALL_TABLES = (BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE, *GOLD_TABLES, *CDC_TABLES)
 
 
 def _is_uri(location: str) -> bool:
@@ -54,6 +60,7 @@ class Settings:
     lake_root: str = DEFAULT_LAKE_ROOT
     kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
     kafka_topic: str = DEFAULT_KAFKA_TOPIC
+    cdc_topic: str = DEFAULT_CDC_TOPIC
     spark_remote: str | None = None
 
     @classmethod
@@ -62,6 +69,7 @@ class Settings:
             lake_root=os.environ.get("FASTCART_LAKE_ROOT") or DEFAULT_LAKE_ROOT,
             kafka_bootstrap=os.environ.get("FASTCART_KAFKA_BOOTSTRAP") or DEFAULT_KAFKA_BOOTSTRAP,
             kafka_topic=os.environ.get("FASTCART_KAFKA_TOPIC") or DEFAULT_KAFKA_TOPIC,
+            cdc_topic=os.environ.get("FASTCART_CDC_TOPIC") or DEFAULT_CDC_TOPIC,
             spark_remote=os.environ.get("FASTCART_SPARK_REMOTE") or None,
         )
 

@@ -7,8 +7,8 @@ apply only to values that are JSON objects, so a value that is not JSON gets one
 
 Rules read Bronze CDC's typed columns plus the helper columns `cdc.transforms.rule_inputs` adds:
 IS_OBJECT (the value is a JSON object), IMAGE (the row the change carries: `after`, or `before`
-for a delete) and RAW_LEAVES (every envelope leaf read from `_raw` as text, which shows a value
-Bronze had to null because its type was wrong).
+for a delete), PARSED_TIMES (the image's timestamps parsed) and RAW_LEAVES (every envelope leaf
+read from `_raw` as text, which shows a value Bronze had to null because its type was wrong).
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from fastcart_assets.cdc.schemas import CDC_OPS, DELETE, ENVELOPE, ROW_TIMESTAMPS
-from fastcart_assets.silver.transforms import parse_timestamp
 
 IS_OBJECT = "_is_object"
 IMAGE = "_image"
 RAW_LEAVES = "_raw_leaves"
+# The image's row timestamps parsed (null when missing or not an ISO-8601 date and time).
+PARSED_TIMES = {name: f"_{name}" for name in ROW_TIMESTAMPS}
 # source.ts_ms values a timestamp can hold: 0001-01-01 .. 9999-12-31 (epoch milliseconds).
 TS_MS_RANGE = (-62_135_596_800_000, 253_402_300_799_999)
 
@@ -95,15 +96,14 @@ ENVELOPE_LEAVES = tuple(_leaves(ENVELOPE))
 
 
 def _invalid_field() -> Column:
-    """A leaf `_raw` holds but Bronze nulled (wrong type, out of range), or a row timestamp
-    that is not an ISO-8601 date and time."""
+    """A leaf `_raw` holds but Bronze nulled (wrong type, out of range), or a timestamp of the
+    image that is not an ISO-8601 date and time."""
     wrong_type = [
         F.col(f"{RAW_LEAVES}.{path}").isNotNull() & F.col(path).isNull() for path in ENVELOPE_LEAVES
     ]
     unparseable = [
-        F.col(f"{image}.{name}").isNotNull() & parse_timestamp(F.col(f"{image}.{name}")).isNull()
-        for image in ("before", "after")
-        for name in ROW_TIMESTAMPS
+        F.col(f"{IMAGE}.{name}").isNotNull() & F.col(parsed).isNull()
+        for name, parsed in PARSED_TIMES.items()
     ]
     return _is_object() & reduce(
         lambda a, b: a | F.coalesce(b, F.lit(False)), wrong_type + unparseable, F.lit(False)
@@ -135,12 +135,18 @@ def failed_rules(rules: Sequence[Rule] = RULES) -> Column:
     return F.array_compact(F.array(*names)).cast("array<string>")
 
 
-def count_reasons(classified: DataFrame) -> dict[str, int]:
-    """Rejected envelopes per reason (an envelope may have several), in one aggregation."""
+def count_envelopes(classified: DataFrame) -> dict[str, int]:
+    """Rejected envelopes per reason (an envelope may have several), and under `_rows`,
+    `_tombstones` and `_rejected` the envelopes, tombstones and rejected ones: one aggregation."""
+
+    def count(condition: Column) -> Column:
+        return F.sum(F.when(condition, 1).otherwise(0))
+
     row = classified.agg(
-        *[
-            F.sum(F.when(F.array_contains("rejection_reasons", name), 1).otherwise(0)).alias(name)
-            for name in RULE_NAMES
-        ]
+        F.count(F.lit(1)).alias("_rows"),
+        count(F.col("is_tombstone")).alias("_tombstones"),
+        count(F.size("rejection_reasons") > 0).alias("_rejected"),
+        *[count(F.array_contains("rejection_reasons", name)).alias(name) for name in RULE_NAMES],
     ).collect()[0]
-    return {name: int(row[name] or 0) for name in RULE_NAMES}
+    names = ("_rows", "_tombstones", "_rejected", *RULE_NAMES)
+    return {name: int(row[name] or 0) for name in names}

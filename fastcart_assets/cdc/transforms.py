@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 from fastcart_assets.cdc.rules import (
     IMAGE,
     IS_OBJECT,
+    PARSED_TIMES,
     RAW_LEAVES,
     failed_rules,
     image,
@@ -35,7 +36,6 @@ from fastcart_assets.cdc.schemas import (
     ORDER_ROW_FIELDS,
     ORDERS_CURRENT_SCHEMA,
     ORDERS_HISTORY_SCHEMA,
-    ROW_TIMESTAMPS,
 )
 from fastcart_assets.silver.transforms import parse_timestamp
 
@@ -71,18 +71,21 @@ def rule_inputs(bronze: DataFrame) -> DataFrame:
         lambda a, b: a | b, [F.col(f.name).isNotNull() for f in ENVELOPE.fields], F.lit(False)
     )
     parses = F.from_json(F.col("_raw"), "map<string,string>").isNotNull()
-    return bronze.withColumns(
+    with_image = bronze.withColumns(
         {
             IS_OBJECT: starts_like_object & F.when(fields_set, F.lit(True)).otherwise(parses),
             IMAGE: image(),
             RAW_LEAVES: F.from_json(F.col("_raw"), RAW_LEAVES_DDL),
         }
     )
+    return with_image.withColumns(
+        {parsed: parse_timestamp(F.col(f"{IMAGE}.{name}")) for name, parsed in PARSED_TIMES.items()}
+    )
 
 
 def classify(bronze: DataFrame) -> DataFrame:
     """Bronze CDC rows plus `is_tombstone` (null value) and `rejection_reasons` (empty for a
-    usable change and for a tombstone) and IMAGE, the row the change carries."""
+    usable change and for a tombstone), with IMAGE and PARSED_TIMES kept for `ranked_changes`."""
     inputs = rule_inputs(bronze)
     tombstone = F.col("_raw").isNull()
     reasons = F.when(tombstone, F.array().cast("array<string>")).otherwise(failed_rules())
@@ -95,7 +98,7 @@ def ranked_changes(classified: DataFrame) -> DataFrame:
     """The usable changes as history rows without `valid_to`/`is_current`, plus `_rank`: 1 for
     the record that wins its version within the frame."""
     typed = {name: F.col(f"{IMAGE}.{name}") for name in ORDER_ROW_FIELDS}
-    typed.update({name: parse_timestamp(typed[name]) for name in ROW_TIMESTAMPS})
+    typed.update({name: F.col(parsed) for name, parsed in PARSED_TIMES.items()})
     typed.update(
         {
             "lsn": F.col("source.lsn"),
@@ -145,9 +148,7 @@ def outcomes(changes: DataFrame, existing: DataFrame) -> DataFrame:
         .join(newest.alias("n"), F.col("s.order_id") == F.col("n.order_id"), "left")
     )
     stored_version = F.col("e.order_id").isNotNull()
-    new_content = ~stored_version | (
-        _wins("s", "e") & ~_same("s", "e", tuple(c for c in CONTENT_COLUMNS))
-    )
+    new_content = ~stored_version | (_wins("s", "e") & ~_same("s", "e", CONTENT_COLUMNS))
     outcome = (
         F.when((F.col("s._rank") > 1) | ~new_content, F.lit(DUPLICATE))
         .when(

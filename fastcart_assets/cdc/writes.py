@@ -25,7 +25,7 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fastcart_assets.cdc.rules import count_reasons
+from fastcart_assets.cdc.rules import count_envelopes
 from fastcart_assets.cdc.schemas import (
     BRONZE_CDC_SCHEMA,
     ORDERS_CURRENT_PARTITION_COLUMNS,
@@ -140,15 +140,11 @@ def apply_changes(
 
 
 def _count_envelopes(classified: DataFrame, result: CdcResult) -> None:
-    row = classified.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.sum(F.when(F.col("is_tombstone"), 1).otherwise(0)).alias("tombstones"),
-        F.sum(F.when(F.size("rejection_reasons") > 0, 1).otherwise(0)).alias("rejected"),
-    ).collect()[0]
-    result.rows_in = int(row.rows)
-    result.tombstones = int(row.tombstones or 0)
-    result.rejected = int(row.rejected or 0)
-    result.rejected_by_reason = {reason: n for reason, n in count_reasons(classified).items() if n}
+    counts = count_envelopes(classified)
+    result.rows_in = counts.pop("_rows")
+    result.tombstones = counts.pop("_tombstones")
+    result.rejected = counts.pop("_rejected")
+    result.rejected_by_reason = {reason: n for reason, n in counts.items() if n}
 
 
 def _merge(spark: SparkSession, source: DataFrame, statement: str) -> None:

@@ -170,5 +170,21 @@ def to_bronze_cdc_batch(
         written = kept.get((record.partition, record.offset), ingestion_timestamp)
         columns["ingestion_timestamp"].append(written)
         columns["ingestion_date"].append(ingestion_date)
-    table = pa.Table.from_pydict(columns, schema=BRONZE_CDC_ARROW_SCHEMA)
+    arrays = [
+        _struct_array(columns[f.name], f.type)
+        if pa.types.is_struct(f.type)
+        else pa.array(columns[f.name], type=f.type)
+        for f in BRONZE_CDC_ARROW_SCHEMA
+    ]
+    table = pa.Table.from_arrays(arrays, schema=BRONZE_CDC_ARROW_SCHEMA)
     return BronzeBatch(table=table, malformed=malformed, extra_columns=[])
+
+
+def _struct_array(values: list[dict[str, Any] | None], struct: pa.StructType) -> pa.StructArray:
+    """A struct column whose fields are null wherever the struct is: Sail reads a field of a
+    null struct from the child array alone (pyarrow may leave a value there)."""
+    children = [
+        pa.array([None if v is None else v[f.name] for v in values], type=f.type) for f in struct
+    ]
+    mask = pa.array([v is None for v in values], type=pa.bool_())
+    return pa.StructArray.from_arrays(children, fields=list(struct), mask=mask)

@@ -100,10 +100,11 @@ def envelope(change: Change, connector_ts_ms: int) -> dict:
     }
 
 
-def messages(change: Change, rng: random.Random) -> list[CdcMessage]:
+def messages(change: Change) -> list[CdcMessage]:
     """The records of one change: its envelope, and a tombstone after a delete."""
     key = record_key(change.order_id)
-    lag = rng.randint(*CONNECTOR_LAG_MS)
+    low, high = CONNECTOR_LAG_MS
+    lag = low + change.lsn % (high - low)  # varies, and keeps the change stream's draws its own
     value = json.dumps(envelope(change, change.ts_ms + lag)).encode()
     out = [CdcMessage(key, value)]
     if change.op == "d":

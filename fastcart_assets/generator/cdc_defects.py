@@ -35,7 +35,8 @@ MAX_DELAY = 20  # records a redelivered or held-back record comes after
 
 
 class CdcDefectInjector:
-    """Turns each record into what is sent now; records due later come out of `due`/`drain`."""
+    """Turns each record into what is sent now; a delayed record is sent after `delay` later
+    records, or by `drain` at the end."""
 
     def __init__(self, rate: float, rng: random.Random, partitions: int | None):
         if not 0.0 <= rate <= 1.0:
@@ -48,20 +49,20 @@ class CdcDefectInjector:
         self._later: list[tuple[int, CdcMessage]] = []  # (records still to pass, record)
 
     def messages(self, message: CdcMessage) -> list[CdcMessage]:
-        """What to send for `message` now, preceded by the delayed records now due."""
-        out = self._due()
+        """What to send for `message` now, followed by the delayed records now due."""
+        due = self._due()
         if message.value is None or self.rate == 0.0 or self.rng.random() >= self.rate:
-            return [*out, message]
+            return [message, *due]
         kind = self.rng.choice(CDC_DEFECT_TYPES)
         self.counts[kind] += 1
         delay = self.rng.randint(1, MAX_DELAY)
         if kind == "redelivery":
             self._later.append((delay, message))
-            return [*out, message]
+            return [message, *due]
         if kind == "out_of_order":
             self._later.append((delay, CdcMessage(message.key, message.value, self._other())))
-            return out
-        return [*out, message, self._damaged(message)]
+            return due
+        return [message, self._damaged(message), *due]
 
     def drain(self) -> list[CdcMessage]:
         """Every record still held back (the stream ended)."""

@@ -73,8 +73,7 @@ def generate_cdc(
         sleep: the pause function (tests pass a fake clock).
         partitions: the topic's partition count (where misrouted records may go).
     """
-    rng = cdc_rng(config.seed, "changes")
-    stream = ChangeStream(config, cdc, rng)
+    stream = ChangeStream(config, cdc, cdc_rng(config.seed, "changes"))
     injector = CdcDefectInjector(dirty_rate, cdc_rng(config.seed, "defects"), partitions)
     summary = CdcSummary()
     started = time.monotonic()
@@ -92,7 +91,7 @@ def generate_cdc(
             wait = (moment - config.start).total_seconds() / speed - (time.monotonic() - started)
             if wait > 0:
                 sleep(wait)
-        for message in messages(change, rng):
+        for message in messages(change):
             send(injector.messages(message))
             summary.tombstones += message.value is None
         summary.changes += 1

@@ -213,6 +213,13 @@ def _write_current(
     )
 
 
+def read_bronze_cdc(spark: SparkSession, bronze_path: str) -> DataFrame:
+    """The Bronze CDC table, or an empty frame of its schema when it does not exist yet."""
+    if table_exists(bronze_path):
+        return spark.read.format("delta").load(bronze_path)
+    return spark.createDataFrame([], BRONZE_CDC_SCHEMA)
+
+
 def process_cdc_partitions(
     spark: SparkSession,
     bronze_path: str,
@@ -222,8 +229,5 @@ def process_cdc_partitions(
 ) -> CdcResult:
     """`apply_changes` on the Bronze CDC table at `bronze_path` (the form cdc.assets calls);
     a missing Bronze CDC table is an empty one."""
-    if table_exists(bronze_path):
-        bronze = spark.read.format("delta").load(bronze_path)
-    else:
-        bronze = spark.createDataFrame([], BRONZE_CDC_SCHEMA)
+    bronze = read_bronze_cdc(spark, bronze_path)
     return apply_changes(spark, current_path, history_path, bronze, dates)

@@ -10,11 +10,14 @@ from pyspark.sql import functions as F
 from fastcart_assets.delta import table_exists
 from fastcart_assets.settings import ALL_TABLES, Settings, view_name
 
-# The column each table is filtered on by `fastcart query --date`.
+# The column each table is filtered on by `fastcart query --date` (None: not by date).
 DATE_COLUMNS = {
     "bronze/ecommerce_sales": "ingestion_date",
     "silver/ecommerce_sales": "silver_ingestion_date",
     "silver/ecommerce_sales_rejected": "silver_ingestion_date",
+    "bronze/orders_cdc": "ingestion_date",
+    "silver/orders_current": None,
+    "silver/orders_history": None,
 }
 
 
@@ -42,7 +45,7 @@ def register_views(spark: SparkSession, settings: Settings) -> list[str]:
     return names
 
 
-def date_column(table: str) -> str:
+def date_column(table: str) -> str | None:
     if table in DATE_COLUMNS:
         return DATE_COLUMNS[table]
     return "snapshot_date" if "/customer_analytics/" in table else "date"
@@ -57,5 +60,8 @@ def read_table(
         raise UnknownTable(f"table {table} has not been written yet ({path})")
     frame = spark.read.format("delta").load(path)
     if day is not None:
-        frame = frame.where(F.col(date_column(table)) == F.lit(day))
+        column = date_column(table)
+        if column is None:
+            raise UnknownTable(f"{table} has no date partition; filter it with `fastcart sql`")
+        frame = frame.where(F.col(column) == F.lit(day))
     return frame

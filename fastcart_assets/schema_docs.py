@@ -5,8 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ArrayType, DataType, StructType
 
+from fastcart_assets.cdc.schemas import (
+    BRONZE_CDC_PARTITION_COLUMNS,
+    BRONZE_CDC_SCHEMA,
+    ORDERS_CURRENT_PARTITION_COLUMNS,
+    ORDERS_CURRENT_SCHEMA,
+    ORDERS_HISTORY_PARTITION_COLUMNS,
+    ORDERS_HISTORY_SCHEMA,
+)
 from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
 from fastcart_assets.schemas import (
     BRONZE_SCHEMA,
@@ -15,7 +23,12 @@ from fastcart_assets.schemas import (
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
 )
-from fastcart_assets.settings import SALES_PERFORMANCE_TABLES
+from fastcart_assets.settings import (
+    BRONZE_CDC_TABLE,
+    ORDERS_CURRENT_TABLE,
+    ORDERS_HISTORY_TABLE,
+    SALES_PERFORMANCE_TABLES,
+)
 
 SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40.669190Z",
  "product_id": "PROD-004", "product_name": "USB-C Cable", "quantity": 3, "price": 11.16,
@@ -24,15 +37,38 @@ SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40
  "city": "Springfield", "state": "IL", "zip_code": "62701", "country": "USA"},
  "status": "pending"}"""
 
+SAMPLE_CHANGE = """key:   {"order_id": "ORD-93239605"}
+value: {"before": {"order_id": "ORD-93239605", …, "status": "pending", …},
+        "after": {"order_id": "ORD-93239605", "customer_id": "CUST-485923",
+                  "customer_email": "…@example.org", "product_id": "PROD-004", "quantity": 3,
+                  "total": 33.48, "payment_method": "bank_transfer", "status": "confirmed",
+                  "shipping_state": "IL", "created_at": "2025-11-09T15:55:40.669190Z",
+                  "updated_at": "2025-11-09T16:02:13.120455Z"},
+        "source": {"version": "2.7.3.Final", "connector": "postgresql", "name": "fastcart",
+                   "ts_ms": 1762704133120, "snapshot": "false", "db": "fastcart",
+                   "schema": "public", "table": "orders", "txId": 7931, "lsn": 6093812352, …},
+        "op": "u", "ts_ms": 1762704133245}
+(after a delete: the same key with a null value, a tombstone)"""
+
+
+def sql_type(data_type: DataType) -> str:
+    """A type as DDL: keywords upper case, struct field names as they are (`txId`)."""
+    if isinstance(data_type, StructType):
+        return f"STRUCT<{','.join(f'{f.name}:{sql_type(f.dataType)}' for f in data_type.fields)}>"
+    if isinstance(data_type, ArrayType):
+        return f"ARRAY<{sql_type(data_type.elementType)}>"
+    return data_type.simpleString().upper()
+
 
 def ddl(table: str, schema: StructType, partitions: tuple[str, ...]) -> str:
     columns = ",\n".join(
-        f"  {f.name} {f.dataType.simpleString().upper()}{'' if f.nullable else ' NOT NULL'}"
+        f"  {f.name} {sql_type(f.dataType)}{'' if f.nullable else ' NOT NULL'}"
         for f in schema.fields
     )
+    partitioned = f"\nPARTITIONED BY ({', '.join(partitions)})" if partitions else ""
     return (
-        f"CREATE TABLE delta.`$FASTCART_LAKE_ROOT/{table}` (\n{columns}\n) USING DELTA\n"
-        f"PARTITIONED BY ({', '.join(partitions)});"
+        f"CREATE TABLE delta.`$FASTCART_LAKE_ROOT/{table}` (\n{columns}\n) USING DELTA"
+        f"{partitioned};"
     )
 
 
@@ -40,7 +76,8 @@ def render() -> str:
     parts = [
         "# Table schemas",
         "",
-        "Generated from `fastcart_assets/schemas.py` and `fastcart_assets/gold/schemas.py` by "
+        "Generated from `fastcart_assets/schemas.py`, `fastcart_assets/gold/schemas.py` and "
+        "`fastcart_assets/cdc/schemas.py` by "
         "`python -m fastcart_assets.schema_docs`; a test keeps this file current. Sample rows: "
         "`fastcart query TABLE --limit 3` after `make demo`.",
         "",
@@ -78,6 +115,29 @@ def render() -> str:
         group = "sales_performance" if table in SALES_PERFORMANCE_TABLES else "customer_analytics"
         parts += [ddl(f"gold/{group}/{table}", schema, (partition_column(table),)), ""]
     parts[-1] = "```"
+    parts += [
+        "",
+        "## Change data capture (SPEC.md §10)",
+        "",
+        "One Kafka record of topic `fastcart.public.orders` (Debezium's PostgreSQL connector, "
+        "JSON without schemas):",
+        "",
+        "```text",
+        SAMPLE_CHANGE,
+        "```",
+        "",
+        "Bronze keeps every record (tombstones: `_raw` null), the key's exact bytes and the "
+        "envelope typed; Silver keeps one row per live order (SCD 1) and one per version "
+        "(SCD 2; a delete is a version whose interval is empty).",
+        "",
+        "```sql",
+        ddl(BRONZE_CDC_TABLE, BRONZE_CDC_SCHEMA, BRONZE_CDC_PARTITION_COLUMNS),
+        "",
+        ddl(ORDERS_CURRENT_TABLE, ORDERS_CURRENT_SCHEMA, ORDERS_CURRENT_PARTITION_COLUMNS),
+        "",
+        ddl(ORDERS_HISTORY_TABLE, ORDERS_HISTORY_SCHEMA, ORDERS_HISTORY_PARTITION_COLUMNS),
+        "```",
+    ]
     return "\n".join(parts) + "\n"
 
 

@@ -142,3 +142,17 @@ def test_silver_cdc_is_requested_once_bronze_cdc_is_materialized(tmp_path):
         )
         for asset in (ORDERS_CURRENT_KEY, ORDERS_HISTORY_KEY):
             assert result.get_requested_partitions(asset) == {today}
+
+
+def test_cdc_tables_are_sql_views(filled, spark):
+    from fastcart_assets.query import UnknownTable, read_table, register_views, resolve_table
+
+    filled.process(D1)
+    views = register_views(spark, filled.settings)
+    assert {"bronze_orders_cdc", "silver_orders_current", "silver_orders_history"} <= set(views)
+    live = spark.sql("SELECT order_id FROM silver_orders_current").collect()
+    assert [row.order_id for row in live] == [A]
+    assert resolve_table("orders_history") == "silver/orders_history"
+    assert read_table(spark, filled.settings, "bronze/orders_cdc", D1).count() == 6
+    with pytest.raises(UnknownTable, match="no date partition"):
+        read_table(spark, filled.settings, "silver/orders_current", D1)

@@ -6,6 +6,8 @@ D (cdc.writes), then the checks of cdc.checks run on the tables. BRONZE_CDC_SOUR
 Bronze ingestion with `cdc.parse.to_bronze_cdc_batch`).
 """
 
+import posixpath
+
 import dagster as dg
 
 from fastcart_assets.cdc.checks import (
@@ -178,7 +180,8 @@ def _checks(session, bronze_path, current_path, history_path, days, result: CdcR
             "wrong_is_current": found.wrong_current,
         },
     )
-    accounting = account_envelopes(read_bronze_cdc(session, bronze_path), history, days)
+    bronze = read_bronze_cdc(session, bronze_path)
+    accounting = account_envelopes(bronze, history, days, posixpath.dirname(history_path))
     yield dg.AssetCheckResult(
         asset_key=ORDERS_HISTORY_KEY,
         check_name=CHECK_ACCOUNTED,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -25,8 +26,9 @@ from fastcart_assets.cdc.transforms import (
     WINNER_ORDER,
     classify,
     current_rows,
-    ranked_changes,
+    usable_changes,
 )
+from fastcart_assets.scratch import scratch_dir, stored
 from fastcart_assets.silver.transforms import in_dates
 
 
@@ -115,21 +117,30 @@ class Accounting:
         return self.envelopes - self.tombstones - self.rejected - self.in_history
 
 
-def account_envelopes(bronze: DataFrame, history: DataFrame, dates: Sequence[date]) -> Accounting:
-    """Give every Bronze CDC envelope of `dates` its outcome against `orders_history`."""
-    classified = classify(bronze.where(in_dates("ingestion_date", dates)))
-    counts = count_envelopes(classified)
-    changes = ranked_changes(classified).select(*VERSION_KEY, *WINNER_ORDER)
-    stored = history.select(*VERSION_KEY, *[F.col(c).alias(f"_stored_{c}") for c in WINNER_ORDER])
-    same_record = [F.col(c) == F.col(f"_stored_{c}") for c in WINNER_ORDER]
-    row = (
-        changes.join(stored, list(VERSION_KEY), "inner")
-        .agg(
-            F.count(F.lit(1)).alias("in_history"),
-            _count(~(same_record[0] & same_record[1] & same_record[2])).alias("redeliveries"),
+def account_envelopes(
+    bronze: DataFrame, history: DataFrame, dates: Sequence[date], scratch_root: str
+) -> Accounting:
+    """Give every Bronze CDC envelope of `dates` its outcome against `orders_history`; the
+    classified envelopes are kept in scratch Parquet under `scratch_root` while counted."""
+    with scratch_dir(scratch_root, "cdc-check") as scratch:
+        classified = classify(bronze.where(in_dates("ingestion_date", dates)))
+        classified = stored(classified, f"{scratch}/classified")
+        counts = count_envelopes(classified)
+        changes = usable_changes(classified).select(*VERSION_KEY, *WINNER_ORDER)
+        stored_versions = history.select(
+            *VERSION_KEY, *[F.col(c).alias(f"_stored_{c}") for c in WINNER_ORDER]
         )
-        .collect()[0]
-    )
+        same_record = reduce(
+            lambda a, b: a & b, [F.col(c) == F.col(f"_stored_{c}") for c in WINNER_ORDER]
+        )
+        row = (
+            changes.join(stored_versions, list(VERSION_KEY), "inner")
+            .agg(
+                F.count(F.lit(1)).alias("in_history"),
+                _count(~same_record).alias("redeliveries"),
+            )
+            .collect()[0]
+        )
     return Accounting(
         envelopes=counts.pop("_rows"),
         tombstones=counts.pop("_tombstones"),

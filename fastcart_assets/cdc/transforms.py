@@ -1,7 +1,7 @@
 """Pure change-data-capture transforms (SPEC.md §10): envelopes -> versions -> current rows.
 
     classified = classify(bronze)            # + is_tombstone, rejection_reasons (cdc.rules)
-    changes = ranked_changes(classified)     # valid changes, typed, ranked per (order_id, lsn)
+    changes = ranked_changes(classified)     # usable changes, typed, ranked per (order_id, lsn)
     outcomes(changes, existing)              # applied / stale / duplicate, before writing
     winners = newest_per_version(candidates(changes, existing))
     versions(winners)                        # SCD 2 rows: valid_to, is_current per key
@@ -94,9 +94,9 @@ def classify(bronze: DataFrame) -> DataFrame:
     )
 
 
-def ranked_changes(classified: DataFrame) -> DataFrame:
-    """The usable changes as history rows without `valid_to`/`is_current`, plus `_rank`: 1 for
-    the record that wins its version within the frame."""
+def usable_changes(classified: DataFrame) -> DataFrame:
+    """The usable changes (not tombstones, not rejected) as history rows without `valid_to` and
+    `is_current`."""
     typed = {name: F.col(f"{IMAGE}.{name}") for name in ORDER_ROW_FIELDS}
     typed.update({name: F.col(parsed) for name, parsed in PARSED_TIMES.items()})
     typed.update(
@@ -112,8 +112,13 @@ def ranked_changes(classified: DataFrame) -> DataFrame:
         if f.name not in ("valid_to", "is_current")
     ]
     usable = classified.where(~F.col("is_tombstone") & (F.size("rejection_reasons") == 0))
+    return usable.select(*columns)
+
+
+def ranked_changes(classified: DataFrame) -> DataFrame:
+    """`usable_changes` plus `_rank`: 1 for the record that wins its version in the frame."""
     window = Window.partitionBy(*VERSION_KEY).orderBy(*[F.col(c).desc() for c in WINNER_ORDER])
-    return usable.select(*columns).withColumn("_rank", F.row_number().over(window))
+    return usable_changes(classified).withColumn("_rank", F.row_number().over(window))
 
 
 def _wins(source: str, target: str) -> Column:

@@ -19,6 +19,7 @@ from functools import reduce
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from fastcart_assets.cdc.schemas import CDC_OPS, DELETE, ENVELOPE, ROW_TIMESTAMPS
 
@@ -80,12 +81,12 @@ def _key_mismatch() -> Column:
     return _is_object() & order_id.isNotNull() & (F.trim(order_id) != "") & ~same
 
 
-def _leaves(schema, prefix: str = "") -> list[str]:
+def _leaves(schema: StructType, prefix: str = "") -> list[str]:
     """Dotted paths of every scalar field of `schema`."""
     paths = []
     for field in schema.fields:
         path = f"{prefix}{field.name}"
-        if hasattr(field.dataType, "fields"):
+        if isinstance(field.dataType, StructType):
             paths += _leaves(field.dataType, f"{path}.")
         else:
             paths.append(path)

@@ -21,6 +21,7 @@ from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from fastcart_assets.cdc.rules import (
     IMAGE,
@@ -51,12 +52,12 @@ APPLIED, STALE, DUPLICATE = "applied", "stale", "duplicate"
 INSERT, UPDATE, DELETE_ROW = "insert", "update", "delete"
 
 
-def _string_leaves(schema) -> str:
+def _string_leaves(schema: StructType) -> str:
     """`schema` as a DDL string with every scalar leaf a STRING (to read `_raw` as text)."""
     parts = []
     for field in schema.fields:
         inner = field.dataType
-        kind = f"struct<{_string_leaves(inner)}>" if hasattr(inner, "fields") else "string"
+        kind = f"struct<{_string_leaves(inner)}>" if isinstance(inner, StructType) else "string"
         parts.append(f"`{field.name}` {kind}")
     return ", ".join(parts)
 
@@ -65,7 +66,9 @@ RAW_LEAVES_DDL = _string_leaves(ENVELOPE)
 
 
 def rule_inputs(bronze: DataFrame) -> DataFrame:
-    """Bronze CDC rows with the helper columns the rules read (IS_OBJECT, IMAGE, RAW_LEAVES)."""
+    """Bronze CDC rows with the helper columns the rules read: IS_OBJECT, IMAGE, RAW_LEAVES and
+    PARSED_TIMES (a value wrapped with its schema is typed by Bronze but has no RAW_LEAVES, so
+    only its typed columns are checked)."""
     starts_like_object = F.coalesce(F.col("_raw").rlike(JSON_OBJECT_START), F.lit(False))
     fields_set = reduce(
         lambda a, b: a | b, [F.col(f.name).isNotNull() for f in ENVELOPE.fields], F.lit(False)

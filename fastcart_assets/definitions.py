@@ -7,6 +7,7 @@ from datetime import timedelta
 import dagster as dg
 
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
+from fastcart_assets.cdc.assets import BRONZE_CDC_SOURCE, silver_orders_cdc
 from fastcart_assets.gold.assets import gold_customer_analytics, gold_sales_performance
 from fastcart_assets.jobs import maintenance_job, maintenance_schedule
 from fastcart_assets.resources.kafka import KafkaResource
@@ -62,6 +63,7 @@ all_assets = dg.map_asset_specs(
         silver_ecommerce_sales,
         gold_sales_performance,
         gold_customer_analytics,
+        silver_orders_cdc,
     ],
 )
 
@@ -69,7 +71,8 @@ all_assets = dg.map_asset_specs(
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for `settings` (the CLI and tests build it for their environment)."""
     return dg.Definitions(
-        assets=all_assets,
+        # BRONZE_CDC_SOURCE stands for bronze/orders_cdc until its ingestion asset exists.
+        assets=[*all_assets, BRONZE_CDC_SOURCE],
         jobs=[maintenance_job],
         schedules=[maintenance_schedule],
         sensors=[

@@ -36,5 +36,7 @@ def read_table(
         raise UnknownTable(f"table {table.path} has not been written yet ({path})")
     frame = spark.read.format("delta").load(path)
     if day is not None:
+        if table.date_column is None:
+            raise UnknownTable(f"{table.path} has no date partition; filter it with `fastcart sql`")
         frame = frame.where(F.col(table.date_column) == F.lit(day))
     return frame

@@ -5,8 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ArrayType, DataType, StructType
 
+from fastcart_assets.cdc.schemas import (
+    BRONZE_CDC_PARTITION_COLUMNS,
+    BRONZE_CDC_SCHEMA,
+    ORDERS_CURRENT_PARTITION_COLUMNS,
+    ORDERS_CURRENT_SCHEMA,
+    ORDERS_HISTORY_PARTITION_COLUMNS,
+    ORDERS_HISTORY_SCHEMA,
+)
 from fastcart_assets.gold.registry import GROUPS, tables_of
 from fastcart_assets.schemas import (
     BRONZE_SCHEMA,
@@ -23,15 +31,38 @@ SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40
  "city": "Springfield", "state": "IL", "zip_code": "62701", "country": "USA"},
  "status": "pending"}"""
 
+SAMPLE_CHANGE = """key:   {"order_id": "ORD-93239605"}
+value: {"before": {"order_id": "ORD-93239605", …, "status": "pending", …},
+        "after": {"order_id": "ORD-93239605", "customer_id": "CUST-485923",
+                  "customer_email": "…@example.org", "product_id": "PROD-004", "quantity": 3,
+                  "total": 33.48, "payment_method": "bank_transfer", "status": "confirmed",
+                  "shipping_state": "IL", "created_at": "2025-11-09T15:55:40.669190Z",
+                  "updated_at": "2025-11-09T16:02:13.120455Z"},
+        "source": {"version": "2.7.3.Final", "connector": "postgresql", "name": "fastcart",
+                   "ts_ms": 1762704133120, "snapshot": "false", "db": "fastcart",
+                   "schema": "public", "table": "orders", "txId": 7931, "lsn": 6093812352, …},
+        "op": "u", "ts_ms": 1762704133245}
+(after a delete: the same key with a null value, a tombstone)"""
+
+
+def sql_type(data_type: DataType) -> str:
+    """A type as DDL: keywords upper case, struct field names as they are (`txId`)."""
+    if isinstance(data_type, StructType):
+        return f"STRUCT<{','.join(f'{f.name}:{sql_type(f.dataType)}' for f in data_type.fields)}>"
+    if isinstance(data_type, ArrayType):
+        return f"ARRAY<{sql_type(data_type.elementType)}>"
+    return data_type.simpleString().upper()
+
 
 def ddl(table: str, schema: StructType, partitions: tuple[str, ...]) -> str:
     columns = ",\n".join(
-        f"  {f.name} {f.dataType.simpleString().upper()}{'' if f.nullable else ' NOT NULL'}"
+        f"  {f.name} {sql_type(f.dataType)}{'' if f.nullable else ' NOT NULL'}"
         for f in schema.fields
     )
+    partitioned = f"\nPARTITIONED BY ({', '.join(partitions)})" if partitions else ""
     return (
-        f"CREATE TABLE delta.`$FASTCART_LAKE_ROOT/{table}` (\n{columns}\n) USING DELTA\n"
-        f"PARTITIONED BY ({', '.join(partitions)});"
+        f"CREATE TABLE delta.`$FASTCART_LAKE_ROOT/{table}` (\n{columns}\n) USING DELTA"
+        f"{partitioned};"
     )
 
 
@@ -39,10 +70,10 @@ def render() -> str:
     parts = [
         "# Table schemas",
         "",
-        "Generated from `fastcart_assets/schemas.py` and the Gold table registry "
-        "(`fastcart_assets/gold/registry.py`) by `python -m fastcart_assets.schema_docs`; a test "
-        "keeps this file current. Sample rows: `fastcart query TABLE --limit 3` after "
-        "`make demo`.",
+        "Generated from `fastcart_assets/schemas.py`, the Gold table registry "
+        "(`fastcart_assets/gold/registry.py`) and `fastcart_assets/cdc/schemas.py` by "
+        "`python -m fastcart_assets.schema_docs`; a test keeps this file current. Sample rows: "
+        "`fastcart query TABLE --limit 3` after `make demo`.",
         "",
         "## Source event (one Kafka message, key = order_id)",
         "",
@@ -71,8 +102,36 @@ def render() -> str:
         "```",
         "",
         *gold_docs(),
+        *cdc_docs(),
     ]
     return "\n".join(parts) + "\n"
+
+
+def cdc_docs() -> list[str]:
+    """The change-data-capture part (docs/SPEC.md §10)."""
+    return [
+        "",
+        "## Change data capture",
+        "",
+        "One Kafka record of topic `fastcart.public.orders` (Debezium's PostgreSQL connector, "
+        "JSON without schemas):",
+        "",
+        "```text",
+        SAMPLE_CHANGE,
+        "```",
+        "",
+        "Bronze keeps every record (tombstones: `_raw` null), the key's exact bytes and the "
+        "envelope typed; Silver keeps one row per live order (SCD 1) and one per version "
+        "(SCD 2; a delete is a version whose interval is empty).",
+        "",
+        "```sql",
+        ddl("bronze/orders_cdc", BRONZE_CDC_SCHEMA, BRONZE_CDC_PARTITION_COLUMNS),
+        "",
+        ddl("silver/orders_current", ORDERS_CURRENT_SCHEMA, ORDERS_CURRENT_PARTITION_COLUMNS),
+        "",
+        ddl("silver/orders_history", ORDERS_HISTORY_SCHEMA, ORDERS_HISTORY_PARTITION_COLUMNS),
+        "```",
+    ]
 
 
 def gold_docs() -> list[str]:

@@ -25,7 +25,7 @@ class TableInfo:
     """One Delta table: where it lives, what dates it, how long rows are kept."""
 
     path: str  # under the lake root, e.g. "gold/sales_performance/top_products"
-    date_column: str  # the partition date column
+    date_column: str | None  # the partition date column (None: the table has none)
     pool: str  # the one-slot Dagster pool of the table's writers
     retention_days: int | None = None  # None: kept indefinitely
 
@@ -62,7 +62,13 @@ SILVER_REJECTED = TableInfo(
 GOLD = tuple(  # from the Gold registry (gold/registry.py)
     TableInfo(t.path, t.partition_column, f"delta_gold_{t.group.name}") for t in GOLD_TABLES
 )
-TABLES: tuple[TableInfo, ...] = (BRONZE, SILVER, SILVER_REJECTED, *GOLD)
+# Change data capture of the orders table (docs/SPEC.md §10). The SCD tables are read by key,
+# not by date: they have no partition column and keep every version.
+BRONZE_CDC = TableInfo("bronze/orders_cdc", "ingestion_date", "delta_bronze_cdc", retention_days=90)
+ORDERS_CURRENT = TableInfo("silver/orders_current", None, "delta_silver_cdc")
+ORDERS_HISTORY = TableInfo("silver/orders_history", None, "delta_silver_cdc")
+CDC = (BRONZE_CDC, ORDERS_CURRENT, ORDERS_HISTORY)
+TABLES: tuple[TableInfo, ...] = (BRONZE, SILVER, SILVER_REJECTED, *GOLD, *CDC)
 _BY_PATH = {t.path: t for t in TABLES}
 
 

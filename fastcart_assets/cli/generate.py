@@ -80,7 +80,22 @@ def _parse_start(value: str | None) -> datetime:
     default=0.0,
     show_default=True,
     help="share of events with a defect: duplicates, nulls, bad totals, unknown "
-    "statuses, future timestamps, malformed JSON",
+    "statuses, future timestamps, malformed JSON (with --cdc: of change records, redelivered, "
+    "delivered out of order on another partition, or followed by a malformed copy)",
+)
+@click.option(
+    "--cdc",
+    is_flag=True,
+    help="publish the orders table's row changes as Debezium's PostgreSQL connector would "
+    "(snapshot `r`, then c/u/d and tombstones) instead of order events "
+    "[topic: FASTCART_CDC_TOPIC, default fastcart.public.orders]",
+)
+@click.option(
+    "--snapshot-orders",
+    type=click.IntRange(min=0),
+    default=None,
+    help="with --cdc: orders created before the connector starts, read by its initial "
+    "snapshot [default: a fifth of --orders, else 10]",
 )
 def generate(
     duration,
@@ -95,16 +110,21 @@ def generate(
     seed,
     start,
     dirty_rate,
+    cdc,
+    snapshot_orders,
 ) -> None:
-    """Generate FastCart order events (pending → confirmed → processing → shipped)."""
+    """Generate FastCart order events (pending → confirmed → processing → shipped), or with
+    --cdc the change events of the orders table."""
     from fastcart_assets.generator.orders import GeneratorConfig
-    from fastcart_assets.generator.producer import DeliveryFailed, KafkaSink
+    from fastcart_assets.generator.producer import DeliveryFailed
     from fastcart_assets.generator.producer import generate as run
 
     if min_delay > max_delay:
         raise click.BadParameter("--min-delay must not exceed --max-delay")
     if max_delay == 0:
         raise click.BadParameter("--max-delay must be above 0", param_hint="--max-delay")
+    if snapshot_orders is not None and not cdc:
+        raise click.BadParameter("only with --cdc", param_hint="--snapshot-orders")
     if duration is None and orders is None:
         duration = 5.0
     config = GeneratorConfig(
@@ -115,27 +135,18 @@ def generate(
         max_delay_s=max_delay,
         seed=seed,
     )
-    sink = None
+    sink, partitions = None, None
     if kafka_bootstrap_servers:
-        from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError, list_topics
-        from fastcart_assets.resources.kafka import KafkaResource
-
         settings = Settings.from_env()
-        kafka = KafkaResource.from_settings(settings, kafka_topic).model_copy(
-            update={"bootstrap_servers": kafka_bootstrap_servers}
-        )
-        topic = kafka.topic
-        try:
-            if topic not in list_topics(kafka):
-                raise TopicError(
-                    f"topic {topic!r} does not exist; create it with "
-                    f"`fastcart kafka create-topic {topic}`"
-                )
-        except (KafkaUnavailable, TopicError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        sink = KafkaSink(kafka.producer(), topic)
+        topic = kafka_topic or (settings.cdc_topic if cdc else settings.kafka_topic)
+        sink, partitions = _kafka_sink(kafka_bootstrap_servers, topic)
     to_console = not no_console and (sink is None or output_console)
     console = (lambda message: click.echo(message.decode(errors="replace"))) if to_console else None
+    if cdc:
+        if snapshot_orders is None:
+            snapshot_orders = orders // 5 if orders is not None else 10
+        _generate_cdc(config, snapshot_orders, dirty_rate, speed, sink, console, partitions)
+        return
 
     with _progress(orders, enabled=not to_console) as progress:
         try:
@@ -152,12 +163,71 @@ def generate(
     _print_summary(summary, sink)
 
 
+def _kafka_sink(bootstrap_servers: str, topic: str):
+    """A sink on an existing topic, and the topic's partition count."""
+    from fastcart_assets.generator.producer import KafkaSink
+    from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError, list_topics
+    from fastcart_assets.resources.kafka import KafkaResource
+
+    kafka = KafkaResource.from_settings(Settings.from_env(), topic).model_copy(
+        update={"bootstrap_servers": bootstrap_servers}
+    )
+    try:
+        topics = list_topics(kafka)
+        if topic not in topics:
+            raise TopicError(
+                f"topic {topic!r} does not exist; create it with "
+                f"`fastcart kafka create-topic {topic}`"
+            )
+    except (KafkaUnavailable, TopicError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    return KafkaSink(kafka.producer(), topic), topics[topic]
+
+
+def _generate_cdc(config, snapshot_orders, dirty_rate, speed, sink, console, partitions) -> None:
+    from fastcart_assets.generator.cdc import CdcConfig
+    from fastcart_assets.generator.cdc_producer import generate_cdc
+    from fastcart_assets.generator.producer import DeliveryFailed
+
+    with _progress(config.orders, enabled=console is None, unit="changes") as progress:
+        try:
+            summary = generate_cdc(
+                config,
+                CdcConfig(snapshot_orders=snapshot_orders),
+                dirty_rate=dirty_rate,
+                speed=speed,
+                sink=sink,
+                console=console,
+                progress=progress,
+                partitions=partitions,
+            )
+        except DeliveryFailed as exc:
+            raise click.ClickException(str(exc)) from exc
+    where = f"to Kafka topic {sink.topic}" if sink is not None else "to the console"
+    click.echo(
+        f"Generated {summary.changes} changes of {summary.orders} orders, "
+        f"{summary.messages} messages {where} in {summary.seconds:.1f} s",
+        err=True,
+    )
+    if summary.first_change is not None:
+        ops = ", ".join(f"{op} {n}" for op, n in sorted(summary.by_op.items()))
+        click.echo(
+            f"  snapshot rows {summary.snapshot_rows}; changes by op: {ops}; tombstones "
+            f"{summary.tombstones}; LSN {summary.first_lsn}..{summary.last_lsn}; "
+            f"{summary.rows_at_end} rows in the table at the end",
+            err=True,
+        )
+    defects = ", ".join(f"{k} {v}" for k, v in sorted(summary.defects.items())) or "none"
+    click.echo(f"  defects: {defects}", err=True)
+
+
 class _progress:
     """A rich progress line on stderr (orders created, events sent), off when printing events."""
 
-    def __init__(self, total_orders: int | None, enabled: bool):
+    def __init__(self, total_orders: int | None, enabled: bool, unit: str = "events"):
         self.total = total_orders
         self.enabled = enabled and sys.stderr.isatty()
+        self.unit = unit
         self.bar = None
 
     def __enter__(self):
@@ -169,7 +239,7 @@ class _progress:
         self.bar = Progress(
             TextColumn("generating"),
             BarColumn(),
-            TextColumn("{task.completed} orders, {task.fields[events]} events"),
+            TextColumn(f"{{task.completed}} orders, {{task.fields[events]}} {self.unit}"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
@@ -179,7 +249,8 @@ class _progress:
         return self.update
 
     def update(self, summary) -> None:
-        self.bar.update(self.task, completed=summary.orders, events=summary.events)
+        done = summary.changes if self.unit == "changes" else summary.events
+        self.bar.update(self.task, completed=summary.orders, events=done)
 
     def __exit__(self, *exc_info) -> None:
         if self.bar is not None:

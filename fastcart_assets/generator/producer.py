@@ -44,11 +44,17 @@ class KafkaSink:
         if error is not None:
             self.failures.append(str(error))
 
-    def send(self, key: str, value: bytes) -> None:
+    def send(self, key: str | bytes, value: bytes | None, partition: int | None = None) -> None:
+        """Queue one message; `partition` None lets the producer's partitioner pick by key."""
+        where = {} if partition is None else {"partition": partition}
         while True:
             try:
                 self.producer.produce(
-                    self.topic, key=key.encode(), value=value, on_delivery=self._on_delivery
+                    self.topic,
+                    key=key.encode() if isinstance(key, str) else key,
+                    value=value,
+                    on_delivery=self._on_delivery,
+                    **where,
                 )
                 break
             except BufferError:  # local queue full: let librdkafka drain it

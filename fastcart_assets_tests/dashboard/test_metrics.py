@@ -9,8 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fastcart_assets.kafka.broker import free_port
-from fastcart_assets.settings import ALL_TABLES
 from fastcart_assets.silver.rules import HARD_RULES
+from fastcart_assets.tables import TABLES
 from fastcart_assets_tests.dashboard.conftest import UNREAD, sql_value
 
 pytestmark = pytest.mark.slow  # the shared lake is built by `fastcart run`
@@ -32,7 +32,7 @@ def test_scrape_reports_rows_lag_rules_and_runs(small_lake, server_process):
     metrics = scrape(url)
 
     rows = {dict(k)["table"]: v for k, v in metrics["fastcart_table_rows"].items()}
-    assert set(rows) == set(ALL_TABLES)
+    assert set(rows) == {t.path for t in TABLES}
     assert rows["bronze/ecommerce_sales"] == int(
         sql_value("SELECT count(*) FROM bronze_ecommerce_sales")
     )

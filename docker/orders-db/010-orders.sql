@@ -1,4 +1,4 @@
--- The operational orders table FastCart's CDC reads (SPEC.md §10), set up for Debezium's
+-- The operational orders table FastCart's CDC reads (docs/SPEC.md §10), set up for Debezium's
 -- PostgreSQL connector (pgoutput): a publication of exactly this table, full before-images on
 -- update and delete, and a login role with REPLICATION that may read this table and nothing
 -- else. Run by the postgres image's entrypoint as POSTGRES_USER in POSTGRES_DB; the role's

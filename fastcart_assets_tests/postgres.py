@@ -161,6 +161,9 @@ def postgres_server(settings: dict[str, str] | None = None) -> Iterator[Postgres
             raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()} {log[-2000:]}")
         yield server
     finally:
+        stopped = None
         if (server.data_dir / "postmaster.pid").exists():
-            server.pg_ctl("-m", "fast", "-w", "-t", "60", "stop")
+            stopped = server.pg_ctl("-m", "fast", "-w", "-t", "60", "stop")
         shutil.rmtree(root, ignore_errors=True)
+    if stopped is not None and stopped.returncode != 0:
+        raise RuntimeError(f"pg_ctl stop failed, a server may be left: {stopped.stderr.strip()}")

@@ -232,7 +232,9 @@ def test_code_location_services_get_every_fastcart_setting(rendered):
         assert environment["DAGSTER_POSTGRES_HOST"] in services
     dagster_yaml = yaml.safe_load((DOCKER / "dagster.yaml").read_text())
     database = dagster_yaml["storage"]["postgres"]["postgres_db"]
-    assert all(isinstance(database[k], dict) and "env" in database[k] for k in ("password",))
+    for key in ("hostname", "port", "username", "password", "db_name"):
+        assert set(database[key]) == {"env"}, key  # every connection setting from the env
+        assert database[key]["env"] in services["dagster-daemon"]["environment"], key
 
 
 def test_the_spark_connect_server_matches_the_client(tmp_path, sentinels):

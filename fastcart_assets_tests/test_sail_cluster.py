@@ -101,7 +101,7 @@ def test_cluster_run_gives_the_embedded_gold(tmp_path, kafka):
             rounds.append((embedded, clustered, gold_snapshot(embedded), gold_snapshot(clustered)))
         workers = cluster.workers_started()
 
-    assert workers == {1, 2}, "the driver did not run the queries on two workers"
+    assert workers == {1, 2}, "the driver did not start its two workers"
     for _, _, embedded_gold, cluster_gold in rounds:
         assert len(embedded_gold) == 12 and sum(map(len, embedded_gold.values())) > 0
         assert snapshot_differences(embedded_gold, cluster_gold) == {}

@@ -8,17 +8,18 @@ import sys
 
 import click
 
+from fastcart_assets.cli.options import Finite
 from fastcart_assets.dashboard.server import HOST
 from fastcart_assets.settings import Settings
 
 
-def _ensure_free(port: int, option: str) -> None:
+def _ensure_free(port: int, option: str, host: str = HOST) -> None:
     with socket.socket() as sock:
         try:
-            sock.bind((HOST, port))
+            sock.bind((host, port))
         except OSError as exc:
             raise click.ClickException(
-                f"port {port} on {HOST} is not free ({exc.strerror}); choose another with {option}"
+                f"port {port} on {host} is not free ({exc.strerror}); choose another with {option}"
             ) from exc
 
 
@@ -46,23 +47,29 @@ def dashboard(port: int) -> None:
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=9108, show_default=True)
 @click.option(
+    "--host",
+    default=HOST,
+    show_default=True,
+    help="interface to listen on; only inside a private network (a container) use 0.0.0.0",
+)
+@click.option(
     "--ttl",
-    type=click.FloatRange(min=0),
+    type=Finite(min=0, max=3600),
     default=10.0,
     show_default=True,
     help="seconds a collected set of figures is served before it is collected again",
 )
-def metrics(port: int, ttl: float) -> None:
+def metrics(port: int, host: str, ttl: float) -> None:
     """Prometheus metrics on http://127.0.0.1:PORT/metrics: rows, lag, rule rates, runs."""
     from fastcart_assets.dashboard.metrics import serve
 
-    _ensure_free(port, "--port")
+    _ensure_free(port, "--port", host)
     settings = Settings.from_env()
     click.echo(
-        f"FastCart metrics on http://{HOST}:{port}/metrics (lake {settings.lake_uri}, Kafka "
+        f"FastCart metrics on http://{host}:{port}/metrics (lake {settings.lake_uri}, Kafka "
         f"{settings.kafka_bootstrap}); Ctrl-C stops it"
     )
     try:
-        serve(settings, HOST, port, ttl)
+        serve(settings, host, port, ttl)
     except KeyboardInterrupt:
         click.echo("stopped")

@@ -1,0 +1,28 @@
+"""Background processes for tests: each in its own session, stopped with all it started."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fastcart_assets.processes import stop_process_group
+
+
+@contextmanager
+def background(command: list[str], log: Path, **kwargs) -> Iterator[subprocess.Popen]:
+    """Run `command` in a new session with its output in `log`; stop its group at exit."""
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            command,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            **kwargs,
+        )
+    try:
+        yield process
+    finally:
+        stop_process_group(process)

@@ -68,11 +68,13 @@ SILVER = TableInfo("silver/ecommerce_sales", "silver_ingestion_date", retention_
 SILVER_REJECTED = TableInfo(
     "silver/ecommerce_sales_rejected", "silver_ingestion_date", retention_days=365
 )
+# One row per (partition date, rule): the rule's violation rate and severity (SPEC.md §8).
+RULE_METRICS = TableInfo("quality/rule_metrics", "date")
 GOLD = tuple(TableInfo(f"gold/{SALES_PERFORMANCE}/{t}", "date") for t in SALES_PERFORMANCE_TABLES)
 GOLD += tuple(
     TableInfo(f"gold/{CUSTOMER_ANALYTICS}/{t}", "snapshot_date") for t in CUSTOMER_ANALYTICS_TABLES
 )
-TABLES: tuple[TableInfo, ...] = (BRONZE, SILVER, SILVER_REJECTED, *GOLD)
+TABLES: tuple[TableInfo, ...] = (BRONZE, SILVER, SILVER_REJECTED, RULE_METRICS, *GOLD)
 _BY_PATH = {t.path: t for t in TABLES}
 
 

@@ -8,17 +8,12 @@ from datetime import date
 
 from pyspark.sql import SparkSession
 
+from fastcart_assets.quality.rule_metrics import RuleSummary, summarize
 from fastcart_assets.query import register_views
-from fastcart_assets.settings import (
-    BRONZE_TABLE,
-    GOLD_TABLES,
-    SILVER_REJECTED_TABLE,
-    SILVER_TABLE,
-    Settings,
-    view_name,
-)
+from fastcart_assets.settings import Settings
 from fastcart_assets.silver.checks import reconcile
 from fastcart_assets.silver.rules import HARD_RULES
+from fastcart_assets.tables import BRONZE, GOLD, RULE_METRICS, SILVER, SILVER_REJECTED
 
 MONEY_TOLERANCE = 0.005
 
@@ -51,6 +46,7 @@ class ValidationReport:
     duplicates_dropped: int = 0
     reconciliations: list[Comparison] = field(default_factory=list)
     spot_checks: list[Comparison] = field(default_factory=list)
+    rules: list[RuleSummary] = field(default_factory=list)  # from quality/rule_metrics
 
     @property
     def passed(self) -> bool:
@@ -66,9 +62,11 @@ def validate(spark: SparkSession, settings: Settings) -> ValidationReport:
     """Build the report from the tables as they are now."""
     report = ValidationReport()
     views = set(register_views(spark, settings))
-    for table in (BRONZE_TABLE, SILVER_TABLE, SILVER_REJECTED_TABLE, *GOLD_TABLES):
-        if view_name(table) in views:
-            report.counts[table] = int(_scalar(spark, f"SELECT count(*) FROM {view_name(table)}"))
+    for table in (BRONZE, SILVER, SILVER_REJECTED, *GOLD):
+        if table.view in views:
+            report.counts[table.path] = int(_scalar(spark, f"SELECT count(*) FROM {table.view}"))
+    if RULE_METRICS.view in views:
+        report.rules = summarize(spark.table(RULE_METRICS.view))
     if not {"bronze_ecommerce_sales", "silver_ecommerce_sales"} <= views:
         return report
     spark.sql(REDUCED_EVENTS_SQL).createOrReplaceTempView("reduced_events")
@@ -99,9 +97,9 @@ def validate(spark: SparkSession, settings: Settings) -> ValidationReport:
     ]
     rows = reconcile(
         spark,
-        settings.table_path(BRONZE_TABLE),
-        settings.table_path(SILVER_TABLE),
-        settings.table_path(SILVER_REJECTED_TABLE),
+        settings.table_path(BRONZE.path),
+        settings.table_path(SILVER.path),
+        settings.table_path(SILVER_REJECTED.path),
         dates,
     )
     report.duplicates_dropped = sum(r.duplicates for r in rows)

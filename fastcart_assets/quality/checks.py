@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,  # not exported by dagster 1.13
+)
 
 from fastcart_assets.quality.expectations import ERROR, WARN, PartitionCheck, RuleOutcome
 
@@ -87,11 +90,47 @@ def invariant_evaluation(
 def yield_evaluations(
     context: dg.AssetExecutionContext, evaluations: Iterable[dg.AssetCheckEvaluation]
 ) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
-    """Each selected check's output once, then its evaluations (one per partition)."""
+    """Each selected check's output once, then its evaluations (one per partition), each
+    pointing at the partition's materialization: Dagster counts a partitioned check as current
+    (for the UI and `all_deps_blocking_checks_passed`) only when it targets the latest one."""
     selected = context.selected_asset_check_keys
     evaluations = [e for e in evaluations if e.asset_check_key in selected]
     for key in dict.fromkeys(e.asset_check_key for e in evaluations):
         yield dg.Output(
             None, output_name=context.assets_def.get_output_name_for_asset_check_key(key)
         )
-    yield from evaluations
+    targets: dict[
+        tuple[dg.AssetKey, str | None], AssetCheckEvaluationTargetMaterializationData
+    ] = {}
+    for evaluation in evaluations:
+        where = (evaluation.asset_key, evaluation.partition)
+        if where not in targets:
+            targets[where] = _latest_materialization(context, *where)
+        yield dg.AssetCheckEvaluation(
+            asset_key=evaluation.asset_key,
+            check_name=evaluation.check_name,
+            passed=evaluation.passed,
+            metadata=evaluation.metadata,
+            target_materialization_data=targets[where],
+            severity=evaluation.severity,
+            description=evaluation.description,
+            blocking=evaluation.blocking,
+            partition=evaluation.partition,
+        )
+
+
+def _latest_materialization(
+    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partition: str | None
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=asset_key, asset_partitions=[partition] if partition else None
+        ),
+        limit=1,
+    ).records
+    if not records:
+        return None
+    record = records[0]
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )

@@ -8,6 +8,10 @@ from pathlib import Path
 from pyspark.sql.types import StructType
 
 from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
+from fastcart_assets.quality.rule_metrics import (
+    RULE_METRICS_PARTITION_COLUMNS,
+    RULE_METRICS_SCHEMA,
+)
 from fastcart_assets.schemas import (
     BRONZE_SCHEMA,
     SILVER_PARTITION_COLUMNS,
@@ -15,7 +19,7 @@ from fastcart_assets.schemas import (
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
 )
-from fastcart_assets.tables import SALES_PERFORMANCE_TABLES
+from fastcart_assets.tables import RULE_METRICS, SALES_PERFORMANCE_TABLES
 
 SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40.669190Z",
  "product_id": "PROD-004", "product_name": "USB-C Cable", "quantity": 3, "price": 11.16,
@@ -40,7 +44,8 @@ def render() -> str:
     parts = [
         "# Table schemas",
         "",
-        "Generated from `fastcart_assets/schemas.py` and `fastcart_assets/gold/schemas.py` by "
+        "Generated from `fastcart_assets/schemas.py`, `fastcart_assets/gold/schemas.py` and "
+        "`fastcart_assets/quality/rule_metrics.py` by "
         "`python -m fastcart_assets.schema_docs`; a test keeps this file current. Sample rows: "
         "`fastcart query TABLE --limit 3` after `make demo`.",
         "",
@@ -68,6 +73,16 @@ def render() -> str:
             SILVER_REJECTED_SCHEMA,
             SILVER_REJECTED_PARTITION_COLUMNS,
         ),
+        "```",
+        "",
+        "## Data quality",
+        "",
+        "One row per (partition date, rule), replaced when the date is reprocessed; `rate` is "
+        "the share of the date's Bronze rows violating the rule, `severity` is `ok`, `warn` or "
+        "`error`.",
+        "",
+        "```sql",
+        ddl(RULE_METRICS.path, RULE_METRICS_SCHEMA, RULE_METRICS_PARTITION_COLUMNS),
         "```",
         "",
         "## Gold",

@@ -19,7 +19,7 @@ import dagster as dg
 from fastcart_assets import planner, progress, runs
 from fastcart_assets.metadata import PARTITION_ROW_COUNT
 from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
-from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED, gold_asset_keys
+from fastcart_assets.tables import BRONZE, RULE_METRICS, SILVER, SILVER_REJECTED, gold_asset_keys
 
 TRIGGER = "fastcart_run"
 
@@ -175,7 +175,7 @@ def run_catch_up(
         {"ops": {"bronze__ecommerce_sales": {"config": bronze_config}}} if bronze_config else None
     )
     ok = stage("bronze", [BRONZE.asset_key], today, today, {progress.LAYER_TAG: "bronze"}, config)
-    silver_keys = [SILVER.asset_key, SILVER_REJECTED.asset_key]
+    silver_keys = [SILVER.asset_key, SILVER_REJECTED.asset_key, RULE_METRICS.asset_key]
     if ok:
         for first, last in planner.contiguous_ranges(
             progress.silver_partitions_to_process(instance), 0

@@ -16,7 +16,8 @@ import dagster as dg
 from fastcart_assets import planner
 from fastcart_assets.tables import BRONZE, CUSTOMER_ANALYTICS, SALES_PERFORMANCE, SILVER
 
-# Metadata the Silver asset records on each partition's materialization.
+# Metadata the Silver asset records on each partition's materialization: the dates its rows
+# touched (JSON list of ISO dates) and the checks at ERROR on it (JSON list of names).
 TOUCHED_DATES = "touched_dates"
 DQ_ERRORS = "dq_errors"
 

@@ -16,6 +16,10 @@ from fastcart_assets.cdc.schemas import (
     ORDERS_HISTORY_SCHEMA,
 )
 from fastcart_assets.gold.registry import GROUPS, tables_of
+from fastcart_assets.quality.rule_metrics import (
+    RULE_METRICS_PARTITION_COLUMNS,
+    RULE_METRICS_SCHEMA,
+)
 from fastcart_assets.schemas import (
     BRONZE_SCHEMA,
     SILVER_PARTITION_COLUMNS,
@@ -23,6 +27,7 @@ from fastcart_assets.schemas import (
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
 )
+from fastcart_assets.tables import RULE_METRICS
 
 SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40.669190Z",
  "product_id": "PROD-004", "product_name": "USB-C Cable", "quantity": 3, "price": 11.16,
@@ -70,8 +75,9 @@ def render() -> str:
     parts = [
         "# Table schemas",
         "",
-        "Generated from `fastcart_assets/schemas.py`, the Gold table registry "
-        "(`fastcart_assets/gold/registry.py`) and `fastcart_assets/cdc/schemas.py` by "
+        "Generated from `fastcart_assets/schemas.py`, `fastcart_assets/quality/rule_metrics.py`, "
+        "the Gold table registry (`fastcart_assets/gold/registry.py`) and "
+        "`fastcart_assets/cdc/schemas.py` by "
         "`python -m fastcart_assets.schema_docs`; a test keeps this file current. Sample rows: "
         "`fastcart query TABLE --limit 3` after `make demo`.",
         "",
@@ -99,6 +105,16 @@ def render() -> str:
             SILVER_REJECTED_SCHEMA,
             SILVER_REJECTED_PARTITION_COLUMNS,
         ),
+        "```",
+        "",
+        "## Data quality",
+        "",
+        "One row per (partition date, rule), replaced when the date is reprocessed; `rate` is "
+        "the share of the date's Bronze rows violating the rule, `severity` is `ok`, `warn` or "
+        "`error`.",
+        "",
+        "```sql",
+        ddl(RULE_METRICS.path, RULE_METRICS_SCHEMA, RULE_METRICS_PARTITION_COLUMNS),
         "```",
         "",
         *gold_docs(),

@@ -1,36 +1,25 @@
-"""The sensors: Kafka -> Bronze when the topic holds messages Bronze lacks; Silver -> Gold as the
-planner decides (the Silver automation condition lives in definitions.py)."""
+"""The sensors. Kafka -> Bronze when the topic holds messages Bronze lacks, recording each tick
+what it saw (the topic's observation, Bronze caught up: quality.freshness); Silver -> Gold as
+the planner decides. The Silver automation condition lives in definitions.py."""
 
 import dagster as dg
 
 from fastcart_assets import progress
 from fastcart_assets.bronze.assets import BRONZE_KEY
-from fastcart_assets.bronze.position import bronze_next_offsets
 from fastcart_assets.delta import TableUnreadable, check_readable
-from fastcart_assets.kafka.topics import (
-    KafkaUnavailable,
-    TopicError,
-    closing_consumer,
-    partitions_of,
-    watermarks,
-)
+from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError
 from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
+from fastcart_assets.quality.freshness import (
+    caught_up_materialization,
+    kafka_observation,
+    read_kafka_lag,
+)
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.tables import BRONZE, gold_asset_keys
 
 # Kafka look-ups must end well before Dagster's sensor tick limit (60 s by default).
 SENSOR_KAFKA_TIMEOUT_S = 5.0
-
-
-def new_data_by_partition(kafka: KafkaResource, lake: LakeResource) -> tuple[dict, dict]:
-    """(topic end offsets, Bronze next offsets) per Kafka partition."""
-    kafka = kafka.model_copy(update={"request_timeout_s": SENSOR_KAFKA_TIMEOUT_S})
-    partitions = partitions_of(kafka, kafka.topic)
-    with closing_consumer(kafka.consumer("fastcart-sensor")) as consumer:
-        ends = {p: m.high for p, m in watermarks(consumer, kafka, kafka.topic, partitions).items()}
-    position = bronze_next_offsets(lake.table_path(BRONZE.path), kafka.topic)
-    return ends, position
 
 
 def kafka_sensor(interval_s: int) -> dg.SensorDefinition:
@@ -41,33 +30,42 @@ def kafka_sensor(interval_s: int) -> dg.SensorDefinition:
         minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests a Bronze run for today's partition when Kafka has messages Bronze "
-        "lacks.",
+        "lacks; observes the topic (lag, age of the oldest unread message) every tick.",
     )(kafka_new_data)
 
 
 def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):
-    """Compare the topic's end offsets with Bronze's position; request one run per new batch."""
+    """Compare the topic with Bronze; request one run per new batch; report what it saw."""
+    kafka = kafka.model_copy(update={"request_timeout_s": SENSOR_KAFKA_TIMEOUT_S})
     try:
         check_readable(lake.table_path(BRONZE.path))
-        ends, position = new_data_by_partition(kafka, lake)
+        lag = read_kafka_lag(kafka, lake)
     except (KafkaUnavailable, TopicError) as exc:
         return dg.SkipReason(f"Kafka not available: {exc}")
     except TableUnreadable as exc:
         return dg.SkipReason(f"Bronze cannot be read: {exc}")
-    behind = {p: end - position.get(p, 0) for p, end in ends.items() if end > position.get(p, 0)}
-    if not behind:
-        return dg.SkipReason(
-            f"no new messages in {kafka.topic}: Bronze is at {dict(sorted(position.items()))}, "
-            f"topic ends at {dict(sorted(ends.items()))}"
+    events = [kafka_observation(lag)]
+    if lag.caught_up:
+        if any(lag.ends.values()):  # an empty topic says nothing about Bronze
+            events.append(caught_up_materialization(lag, BRONZE_KEY))
+        return dg.SensorResult(
+            skip_reason=f"no new messages in {kafka.topic}: Bronze is at "
+            f"{dict(sorted(lag.position.items()))}, topic ends at {dict(sorted(lag.ends.items()))}",
+            asset_events=events,
         )
-    run_key = f"{kafka.topic}:" + ",".join(f"{p}={ends[p]}" for p in sorted(ends))
-    context.log.info("new messages per partition: %s", behind)
-    return dg.RunRequest(
+    run_key = f"{kafka.topic}:" + ",".join(f"{p}={lag.ends[p]}" for p in sorted(lag.ends))
+    context.log.info(
+        "new messages per partition: %s (oldest unread %.0f s old)",
+        lag.behind,
+        lag.oldest_unread_age_s,
+    )
+    request = dg.RunRequest(
         run_key=run_key,
         partition_key=partition_key(today_utc()),
         asset_selection=[BRONZE_KEY],
         tags={"fastcart/trigger": "kafka_sensor", "fastcart/layer": "bronze"},
     )
+    return dg.SensorResult(run_requests=[request], asset_events=events)
 
 
 @dg.sensor(

@@ -15,10 +15,18 @@ from pyspark.sql import functions as F
 
 from fastcart_assets.delta import check_readable
 from fastcart_assets.gold.checks import money_equal
+from fastcart_assets.quality.rule_metrics import RuleSummary, summarize
 from fastcart_assets.settings import Settings
 from fastcart_assets.silver.checks import reconcile
 from fastcart_assets.silver.rules import HARD_RULES
-from fastcart_assets.tables import BRONZE, SILVER, SILVER_REJECTED, TABLES, TableInfo
+from fastcart_assets.tables import (
+    BRONZE,
+    RULE_METRICS,
+    SILVER,
+    SILVER_REJECTED,
+    TABLES,
+    TableInfo,
+)
 
 DAILY = "gold/sales_performance/daily_product_revenue"
 HOURLY = "gold/sales_performance/hourly_order_trends"
@@ -46,6 +54,7 @@ class ValidationReport:
     duplicates_dropped: int = 0
     reconciliations: list[Comparison] = field(default_factory=list)
     spot_checks: list[Comparison] = field(default_factory=list)
+    rules: list[RuleSummary] = field(default_factory=list)  # from quality/rule_metrics
 
     @property
     def passed(self) -> bool:
@@ -93,6 +102,8 @@ def validate(spark: SparkSession, settings: Settings) -> ValidationReport:
     report = ValidationReport()
     lake = _Lake(spark, settings)
     report.counts = {path: frame.count() for path, frame in lake.frames.items()}
+    if RULE_METRICS in lake:
+        report.rules = summarize(lake[RULE_METRICS])
     if BRONZE not in lake or SILVER not in lake:
         return report
     bronze, silver = lake[BRONZE], lake[SILVER]

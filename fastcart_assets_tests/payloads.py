@@ -185,6 +185,14 @@ def reference_timestamp_micros(text: Any) -> int | None:
     return micros if MIN_MICROS <= micros <= MAX_MICROS else None
 
 
+def _first_partition_micros() -> int:
+    """Midnight UTC of the first daily partition (FASTCART_FIRST_DATE), in epoch µs."""
+    from fastcart_assets.partitions import FIRST_DATE
+
+    first = datetime(FIRST_DATE.year, FIRST_DATE.month, FIRST_DATE.day, tzinfo=UTC)
+    return (first - EPOCH) // timedelta(microseconds=1)
+
+
 def expected_failures(
     payload: dict[str, Any] | None, ingested_micros: int
 ) -> tuple[list[str], list[str]]:
@@ -211,6 +219,7 @@ def expected_failures(
         "total_mismatch": mismatch,
         "invalid_status": status not in STATUSES,
         "future_timestamp": micros is not None and micros > ingested_micros + 300_000_000,
+        "stale_timestamp": micros is not None and micros < _first_partition_micros(),
     }
     return [n for n, failed in hard.items() if failed], [n for n, failed in soft.items() if failed]
 

@@ -29,7 +29,8 @@ def webserver(tmp_path):
 def test_graphql_lists_assets_checks_sensors_and_schedules(webserver):
     data = graphql(webserver, QUERY)
     assets = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
-    assert len(assets) == 15
+    assert len(assets) == 17  # 15 tables, quality/rule_metrics and the Kafka topic
+    assert "kafka/ecommerce_sales" in assets and "quality/rule_metrics" in assets
     assert "gold/customer_analytics/processing_time_by_segment" in assets
     silver_checks = {
         c["name"] for c in assets["silver/ecommerce_sales"]["assetChecksOrError"]["checks"]

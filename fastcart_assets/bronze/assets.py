@@ -3,7 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
-from fastcart_assets.bronze.checks import audit_offsets, run_ranges
+from fastcart_assets.bronze.checks import audit_offsets, duplicates_by_date, run_ranges
 from fastcart_assets.bronze.ingest import (
     OFFSET_RESETS,
     IngestResult,
@@ -13,11 +13,16 @@ from fastcart_assets.bronze.ingest import (
 from fastcart_assets.bronze.replay import replay_partition
 from fastcart_assets.delta import table_exists
 from fastcart_assets.kafka.topics import TopicError
+from fastcart_assets.metadata import spec_metadata, table_metadata
 from fastcart_assets.partitions import daily_partitions, partition_dates, today_utc
 from fastcart_assets.policies import TRANSIENT_RETRY
+from fastcart_assets.quality.checks import invariant_evaluation, yield_evaluations
+from fastcart_assets.quality.expectations import PartitionCheck
+from fastcart_assets.quality.freshness import KAFKA_TOPIC_KEY
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
+from fastcart_assets.schemas import BRONZE_SCHEMA
 from fastcart_assets.tables import BRONZE
 
 BRONZE_KEY = dg.AssetKey(["bronze", "ecommerce_sales"])
@@ -36,8 +41,19 @@ class BronzeConfig(dg.Config):
     )
 
 
+# Every check is evaluated per partition of the run (a replay range has several).
+CHECK_DESCRIPTIONS = {
+    CHECK_NO_DUPLICATES: "no Kafka coordinate (partition, offset) of the partition's rows occurs "
+    "twice in Bronze",
+    CHECK_CONTIGUOUS: "the offsets this run wrote for the partition have no gap (no loss)",
+    CHECK_ROWS_MATCH: "rows written for the partition = messages read for it",
+}
+BLOCKING_CHECKS = (CHECK_NO_DUPLICATES, CHECK_ROWS_MATCH)
+
+
 @dg.asset(
     key=BRONZE_KEY,
+    deps=[KAFKA_TOPIC_KEY],
     partitions_def=daily_partitions,
     group_name="bronze",
     kinds={"kafka", "spark", "delta"},
@@ -46,24 +62,15 @@ class BronzeConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
         dg.AssetCheckSpec(
-            CHECK_NO_DUPLICATES,
+            name,
             asset=BRONZE_KEY,
-            blocking=True,
-            description="no Kafka coordinate (partition, offset) twice in Bronze",
-        ),
-        dg.AssetCheckSpec(
-            CHECK_CONTIGUOUS,
-            asset=BRONZE_KEY,
-            description="the offsets this run wrote have no gap (no loss)",
-        ),
-        dg.AssetCheckSpec(
-            CHECK_ROWS_MATCH,
-            asset=BRONZE_KEY,
-            blocking=True,
-            description="rows written by this run = messages it read",
-        ),
+            blocking=name in BLOCKING_CHECKS,
+            partitions_def=daily_partitions,
+            description=description,
+        )
+        for name, description in CHECK_DESCRIPTIONS.items()
     ],
-    metadata={"table": BRONZE.path},
+    metadata=spec_metadata(BRONZE, BRONZE_SCHEMA),
 )
 def bronze_ecommerce_sales(
     context: dg.AssetExecutionContext,
@@ -82,8 +89,18 @@ def bronze_ecommerce_sales(
     except (OffsetsOutOfRange, TopicError) as exc:
         # A data or setup problem: retrying cannot help, so fail without retries.
         raise dg.Failure(str(exc), allow_retries=False) from exc
+    days = partition_dates(context)
+    standard = table_metadata(BRONZE, table_path, BRONZE_SCHEMA, days)
+    for day, result in zip(days, results, strict=True):
+        own = {
+            "rows": dg.MetadataValue.int(result.rows_written),
+            "messages_read": dg.MetadataValue.int(result.messages_read),
+        }
+        context.add_asset_metadata({**standard[day], **own}, partition_key=day.isoformat())
     yield dg.MaterializeResult(asset_key=BRONZE_KEY, metadata=_metadata(results))
-    yield from _checks(session, table_path, kafka.topic, results)
+    yield from yield_evaluations(
+        context, _evaluations(session, table_path, kafka.topic, days, results)
+    )
 
 
 def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
@@ -144,38 +161,37 @@ def _metadata(results: list[IngestResult]) -> dict:
     }
 
 
-def _checks(session, table_path: str, topic: str, results: list[IngestResult]):
-    ranges: dict[int, tuple[int, int]] = {}
-    for result in results:
-        for partition, (first, last) in run_ranges(result).items():
-            low, high = ranges.get(partition, (first, last))
-            ranges[partition] = (min(low, first), max(high, last))
+def _evaluations(session, table_path: str, topic: str, days, results: list[IngestResult]):
+    """The three checks on each partition of the run."""
     exists = table_exists(table_path)
-    whole = audit_offsets(session, table_path, topic, None) if exists else []
-    in_run = audit_offsets(session, table_path, topic, ranges) if exists else []
-    duplicates = {str(a.partition): a.duplicates for a in whole if a.duplicates}
-    yield dg.AssetCheckResult(
-        check_name=CHECK_NO_DUPLICATES,
-        passed=not duplicates,
-        metadata={
-            "duplicate_rows_by_partition": duplicates,
-            "rows_checked": sum(a.rows for a in whole),
-        },
-    )
-    missing = {str(a.partition): a.missing for a in in_run if a.missing}
-    yield dg.AssetCheckResult(
-        check_name=CHECK_CONTIGUOUS,
-        passed=not missing,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "missing_offsets_by_partition": missing,
-            "ranges": {str(p): list(r) for p, r in ranges.items()},
-        },
-    )
-    read = sum(r.messages_read for r in results)
-    in_table = sum(a.rows for a in in_run)
-    yield dg.AssetCheckResult(
-        check_name=CHECK_ROWS_MATCH,
-        passed=in_table == read,
-        metadata={"messages_read": read, "rows_in_bronze_for_run_offsets": in_table},
-    )
+    repeated = duplicates_by_date(session, table_path, topic, days) if exists else {}
+    for day, result in zip(days, results, strict=True):
+        ranges = run_ranges(result)
+        in_run = audit_offsets(session, table_path, topic, ranges) if exists else []
+        rows, duplicates = repeated.get(day, (0, 0))
+        missing = {f"missing_in_kafka_partition_{a.partition}": a.missing for a in in_run}
+        read, in_table = result.messages_read, sum(a.rows for a in in_run)
+        checks = [
+            PartitionCheck(CHECK_NO_DUPLICATES, day, rows, duplicates),
+            PartitionCheck(
+                CHECK_CONTIGUOUS,
+                day,
+                sum(last - first + 1 for first, last in ranges.values()),
+                sum(missing.values()),
+                missing,
+            ),
+            PartitionCheck(
+                CHECK_ROWS_MATCH,
+                day,
+                read,
+                abs(in_table - read),
+                {"messages_read": read, "rows_in_bronze_for_run_offsets": in_table},
+            ),
+        ]
+        for check in checks:
+            yield invariant_evaluation(
+                BRONZE_KEY,
+                check,
+                CHECK_DESCRIPTIONS[check.name],
+                blocking=check.name in BLOCKING_CHECKS,
+            )

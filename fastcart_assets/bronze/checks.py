@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -65,3 +66,30 @@ def run_ranges(result: IngestResult) -> dict[int, tuple[int, int]]:
     return {
         p.partition: (p.start, p.next_offset - 1) for p in result.partitions.values() if p.messages
     }
+
+
+def duplicates_by_date(
+    spark: SparkSession, table_path: str, topic: str, days: list[date]
+) -> dict[date, tuple[int, int]]:
+    """Per ingestion date of `days`: (rows, rows whose Kafka coordinate of `topic` occurs more
+    than once in the whole table)."""
+    bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
+    coordinates = ["kafka_partition", "kafka_offset"]
+    repeated = (
+        bronze.groupBy(*coordinates)
+        .count()
+        .where(F.col("count") > 1)
+        .select(*coordinates, F.lit(True).alias("_repeated"))
+    )
+    rows = (
+        bronze.where(F.col("ingestion_date").isin([F.lit(d) for d in days]))
+        .join(repeated, coordinates, "left")
+        .groupBy("ingestion_date")
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum(F.when(F.col("_repeated"), 1).otherwise(0)).alias("repeated"),
+        )
+        .collect()
+    )
+    found = {r.ingestion_date: (int(r.rows), int(r.repeated or 0)) for r in rows}
+    return {day: found.get(day, (0, 0)) for day in days}

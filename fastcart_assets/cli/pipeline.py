@@ -126,6 +126,19 @@ def print_report(report) -> None:
     reasons = ", ".join(f"{k} {v}" for k, v in report.rejected_by_reason.items())
     click.echo(f"  rejected by reason (a row can have several): {reasons}")
     click.echo(f"  duplicates dropped: {report.duplicates_dropped:,}")
+    if report.rules:
+        click.echo("  rules (quality/rule_metrics; rate over every partition, worst partition):")
+        for rule in report.rules:
+            worst = rule.worst.upper()
+            if rule.error_dates:
+                worst += " on " + ", ".join(d.isoformat() for d in rule.error_dates[:5])
+                worst += " …" if len(rule.error_dates) > 5 else ""
+            elif rule.warn_partitions:
+                worst += f" on {rule.warn_partitions} partition(s)"
+            click.echo(
+                f"    {rule.rule:<20} {rule.kind:<4} {rule.rate:8.2%} of {rule.rows_checked:>10,} "
+                f"rows in {rule.partitions} partition(s)  {worst}"
+            )
     for title, items in (
         ("reconciliations", report.reconciliations),
         ("spot checks (recomputed from Silver)", report.spot_checks),

@@ -11,13 +11,6 @@ from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
-
-# The only way to tie a check evaluation of a range run to its partition's materialization
-# (dg.AssetCheckResult does it only for single-partition runs); without it the UI takes the
-# evaluation for one of an older materialization and shows no status for the partition.
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -25,7 +18,6 @@ from fastcart_assets.gold.build import (
     PartitionRows,
     SharedFrames,
     shared_frames,
-    table_rows,
     write_partitions,
     written_partitions,
 )
@@ -40,17 +32,13 @@ from fastcart_assets.gold.registry import (
     tables_of,
 )
 from fastcart_assets.gold.schemas import PERSONAL_COLUMNS
-from fastcart_assets.metadata import (
-    COLUMN_SCHEMA,
-    PARTITION_ROW_COUNT,
-    column_schema,
-    table_metadata,
-)
+from fastcart_assets.metadata import spec_metadata, table_metadata
 from fastcart_assets.partitions import daily_partitions, partition_dates, partition_key
 from fastcart_assets.policies import TRANSIENT_RETRY
+from fastcart_assets.quality.checks import yield_evaluations
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
-from fastcart_assets.tables import SILVER, asset_key
+from fastcart_assets.tables import SILVER, asset_key, table_info
 
 PREVIEW_ROWS = 5
 PREVIEW = "preview"
@@ -66,10 +54,7 @@ def _spec(table: GoldTable) -> dg.AssetSpec:
         group_name=table.group.name,
         kinds={"spark", "delta"},
         description=table.description,
-        metadata={
-            "table": table.path,
-            COLUMN_SCHEMA: dg.MetadataValue.table_schema(column_schema(table.schema)),
-        },
+        metadata=spec_metadata(table_info(table.path), table.schema),
         skippable=True,
     )
 
@@ -118,25 +103,21 @@ def _materialize(context, session: SparkSession, lake: LakeResource, tables: Seq
 
 
 def _materialization(context, session, table: GoldTable, path: str, dates) -> dg.MaterializeResult:
-    """Per partition: its rows and a preview (added to that partition's event); per table:
-    the standard metadata, with the rows of the whole table."""
+    """The standard metadata (columns, rows of the table and of each partition, URI) and, per
+    partition, a preview of its first rows."""
     key = asset_key(table.path)
-    partitions = written_partitions(session, path, table, dates, PREVIEW_ROWS)
+    per_day = table_metadata(table_info(table.path), path, table.schema, dates)
+    previews = written_partitions(session, path, table, dates, PREVIEW_ROWS)
     for day in dates:
-        written = partitions.get(day, PartitionRows(0, []))
+        written = previews.get(day, PartitionRows(0, []))
         context.add_asset_metadata(
-            {
-                PARTITION_ROW_COUNT: dg.MetadataValue.int(written.rows),
-                PREVIEW: dg.MetadataValue.md(preview(table, written)),
-            },
+            {**per_day[day], PREVIEW: dg.MetadataValue.md(preview(table, written))},
             asset_key=key,
             partition_key=partition_key(day),
         )
-    rows = sum(p.rows for p in partitions.values())
+    rows = sum(p.rows for p in previews.values())
     context.log.info("%s: %d rows for %s..%s", key.to_user_string(), rows, dates[0], dates[-1])
-    return dg.MaterializeResult(
-        asset_key=key, metadata=table_metadata(table.schema, table_rows(session, path), path)
-    )
+    return dg.MaterializeResult(asset_key=key)
 
 
 def preview(table: GoldTable, written: PartitionRows) -> str:
@@ -167,54 +148,33 @@ def _evaluations(context, session, lake, shared: SharedFrames, selected, dates):
         frame = session.read.format("delta").load(lake.table_path(table.path))
         return frame.where(F.col(table.partition_column).isin(list(dates)))
 
+    evaluations = []
     for table in selected:
-        key = asset_key(table.path)
-        selected_checks = context.selected_asset_check_keys
-        checks = [c for c in table.checks if dg.AssetCheckKey(key, c.name) in selected_checks]
-        targets = _targets(context.instance, key, dates) if checks else {}
-        for check in checks:
+        for check in table.checks:
             missing = [name for name in check.reads if name not in written]
             if missing:
                 context.log.warning("%s not evaluated: needs %s in the run", check.name, missing)
                 continue
             others = {name: partitions_of(written[name]) for name in check.reads}
             inputs = CheckInput(partitions_of(table), others, shared, dates, table.partition_column)
-            yield from _check_events(context, key, check.name, check.evaluate(inputs), targets)
+            evaluations += _partition_evaluations(table, check.name, check.evaluate(inputs))
+    yield from yield_evaluations(context, evaluations)
 
 
-def _check_events(context, key: dg.AssetKey, name: str, outcomes: dict[date, Outcome], targets):
-    """One evaluation per partition, tied to that partition's materialization, then the
-    check's output (as Dagster yields it for an AssetCheckResult)."""
-    for day, outcome in sorted(outcomes.items()):
-        yield dg.AssetCheckEvaluation(
-            asset_key=key,
+def _partition_evaluations(table: GoldTable, name: str, outcomes: dict[date, Outcome]):
+    """One evaluation per partition: an ERROR when it fails, never blocking."""
+    return [
+        dg.AssetCheckEvaluation(
+            asset_key=asset_key(table.path),
             check_name=name,
             passed=outcome.passed,
             metadata=outcome.values,
             severity=dg.AssetCheckSeverity.ERROR,
             blocking=False,
             partition=partition_key(day),
-            target_materialization_data=targets.get(partition_key(day)),
         )
-    check_key = dg.AssetCheckKey(key, name)
-    yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(check_key))
-
-
-def _targets(
-    instance: dg.DagsterInstance, key: dg.AssetKey, dates: Sequence[date]
-) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
-    """The latest materialization of each partition (this run's), which the checks evaluate."""
-    keys = [partition_key(d) for d in dates]
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=keys), limit=len(keys)
-    ).records
-    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
-    for record in records:  # newest first
-        if record.partition_key is not None and record.partition_key not in targets:
-            targets[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
-                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-            )
-    return targets
+        for day, outcome in sorted(outcomes.items())
+    ]
 
 
 gold_sales_performance = gold_assets(SALES)

@@ -92,8 +92,3 @@ def written_partitions(
         kept = partitions.setdefault(day, PartitionRows(row["_rows"], []))
         kept.first.append(tuple(row[n] for n in names))
     return partitions
-
-
-def table_rows(spark: SparkSession, path: str) -> int:
-    """Rows of the whole table (every partition)."""
-    return spark.read.format("delta").load(path).count()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame
@@ -88,6 +89,19 @@ def _future_timestamp() -> Column:
     return F.unix_micros(F.col("timestamp")) > limit
 
 
+def first_instant_micros(first_date: date) -> int:
+    """Midnight UTC of `first_date`, in epoch microseconds."""
+    return int(datetime.combine(first_date, time(), UTC).timestamp()) * 1_000_000
+
+
+def _stale_timestamp() -> Column:
+    # Before the first daily partition (FASTCART_FIRST_DATE, read once with the partitions): no
+    # Gold partition can hold such an event. Imported here so the rules stay free of Dagster.
+    from fastcart_assets.partitions import FIRST_DATE
+
+    return F.unix_micros(F.col("timestamp")) < F.lit(first_instant_micros(FIRST_DATE))
+
+
 # One line per rule, in the order reasons and failures are listed.
 RULES: tuple[Rule, ...] = (
     Rule("malformed_json", HARD, _malformed_json, "null, empty, not JSON, or not a JSON object"),
@@ -98,6 +112,7 @@ RULES: tuple[Rule, ...] = (
     Rule("total_mismatch", SOFT, _total_mismatch, "|total - price x quantity| > 0.01 or unknown"),
     Rule("invalid_status", SOFT, _invalid_status, "status not exactly one of the five statuses"),
     Rule("future_timestamp", SOFT, _future_timestamp, "later than ingestion_timestamp + 5 min"),
+    Rule("stale_timestamp", SOFT, _stale_timestamp, "earlier than FASTCART_FIRST_DATE"),
 )
 
 HARD_RULES = tuple(rule for rule in RULES if rule.kind == HARD)

@@ -50,6 +50,32 @@ INSERT, REPLACE, UNCHANGED = "insert", "replace", "unchanged"
 
 
 @dataclass
+class PartitionCounts:
+    """What the step found and wrote for one Bronze partition (the base of its rule rates)."""
+
+    rows_in: int = 0  # Bronze rows of the date
+    rejected: int = 0
+    flagged: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)  # hard rules
+    flagged_by_rule: dict[str, int] = field(default_factory=dict)  # soft rules, passing rows
+    inserted: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+
+    def violations(self, rule: str) -> int:
+        """Rows of the partition violating `rule` (rejected for it, or flagged by it)."""
+        return self.rejected_by_reason.get(rule, self.flagged_by_rule.get(rule, 0))
+
+    @property
+    def rows_kept(self) -> int:
+        return self.inserted + self.replaced
+
+    @property
+    def duplicates_dropped(self) -> int:
+        return self.rows_in - self.rejected - self.rows_kept - self.unchanged
+
+
+@dataclass
 class SilverResult:
     """What one Silver step did, reported as materialization metadata."""
 
@@ -65,12 +91,27 @@ class SilverResult:
     replaced: int = 0  # keys whose Silver row this batch replaced
     unchanged: int = 0  # rows already in Silver as they are (a re-run)
     duplicates_dropped: int = 0  # passing rows not in Silver: beaten in the batch or the table
-    touched_dates: list[date] = field(default_factory=list)
+    counts_by_partition: dict[date, PartitionCounts] = field(default_factory=dict)
+    # The Gold dates each processed (Bronze) partition touched; `touched_dates` is their union.
+    touched_by_partition: dict[date, list[date]] = field(default_factory=dict)
 
     @property
     def rows_kept(self) -> int:
         """Rows inserted or replaced in Silver by this step."""
         return self.inserted + self.replaced
+
+    @property
+    def touched_dates(self) -> list[date]:
+        return sorted({d for days in self.touched_by_partition.values() for d in days})
+
+    def keep_touched_between(self, first: date | None, last: date | None) -> None:
+        """Drop touched dates before `first` or after `last` (no Gold partition holds them)."""
+        self.touched_by_partition = {
+            partition: [
+                d for d in days if (first is None or d >= first) and (last is None or d <= last)
+            ]
+            for partition, days in self.touched_by_partition.items()
+        }
 
 
 def write_silver_partition(
@@ -112,42 +153,66 @@ def write_silver_partition(
             decided = stored(merge_actions(winners, silver, dates, span), f"{scratch}/decided")
             target_dates = _count_actions(decided, dates, result)
             if result.rows_kept:
-                changes = decided.where(F.col("_action").isin(INSERT, REPLACE))
-                changes = changes.select(*SILVER_SCHEMA.fieldNames())
+                written = decided.where(F.col("_action").isin(INSERT, REPLACE))
+                changes = written.select(*SILVER_SCHEMA.fieldNames())
                 _merge(spark, changes, silver_path, target_dates)
                 silver = spark.read.format("delta").load(silver_path)
-                result.touched_dates = touched_dates(silver, changes)
+                result.touched_by_partition = touched_by_partition(silver, written)
         return result
 
 
 def _count_rules(classified: DataFrame, result: SilverResult) -> tuple[int, int] | None:
-    """Rows in, rejected by reason, flagged by rule: one aggregation. Returns the first and
-    last timestamp (epoch microseconds) of the rows passing the hard rules, None if none."""
+    """Rows in, rejected by reason and flagged by rule, per Bronze date, in one aggregation.
+    Returns the first and last timestamp (epoch microseconds) of the rows passing the hard
+    rules, None if none."""
     rejected = F.size("rejection_reasons") > 0
     flagged = ~rejected & (F.size("dq_failures") > 0)
 
     def count(condition: Column) -> Column:
         return F.sum(F.when(condition, 1).otherwise(0))
 
-    row = classified.agg(
-        F.count(F.lit(1)).alias("rows_in"),
-        count(rejected).alias("rejected"),
-        count(flagged).alias("flagged"),
-        F.min(F.when(~rejected, F.unix_micros("timestamp"))).alias("first"),
-        F.max(F.when(~rejected, F.unix_micros("timestamp"))).alias("last"),
-        *[count(F.array_contains("rejection_reasons", r.name)).alias(r.name) for r in HARD_RULES],
-        *[
-            count(~rejected & F.array_contains("dq_failures", r.name)).alias(r.name)
-            for r in SOFT_RULES
-        ],
-    ).collect()[0]
-    result.rows_in = int(row.rows_in)
-    result.rejected = int(row.rejected or 0)
+    rows = (
+        classified.groupBy("ingestion_date")
+        .agg(
+            F.count(F.lit(1)).alias("rows_in"),
+            count(rejected).alias("rejected"),
+            count(flagged).alias("flagged"),
+            F.min(F.when(~rejected, F.unix_micros("timestamp"))).alias("first"),
+            F.max(F.when(~rejected, F.unix_micros("timestamp"))).alias("last"),
+            *[
+                count(F.array_contains("rejection_reasons", r.name)).alias(r.name)
+                for r in HARD_RULES
+            ],
+            *[
+                count(~rejected & F.array_contains("dq_failures", r.name)).alias(r.name)
+                for r in SOFT_RULES
+            ],
+        )
+        .collect()
+    )
+
+    def by_rule(rules, found) -> dict[str, int]:
+        return {r.name: sum(int(row[r.name] or 0) for row in found) for r in rules}
+
+    for day in result.dates:  # a date without Bronze rows has counts of zero
+        found = [row for row in rows if row.ingestion_date == day]
+        result.counts_by_partition[day] = PartitionCounts(
+            rows_in=sum(int(row.rows_in) for row in found),
+            rejected=sum(int(row.rejected or 0) for row in found),
+            flagged=sum(int(row.flagged or 0) for row in found),
+            rejected_by_reason=by_rule(HARD_RULES, found),
+            flagged_by_rule=by_rule(SOFT_RULES, found),
+        )
+    result.rows_in = sum(int(row.rows_in) for row in rows)
+    result.rejected = sum(int(row.rejected or 0) for row in rows)
     result.passed = result.rows_in - result.rejected
-    result.flagged = int(row.flagged or 0)
-    result.rejected_by_reason = {r.name: int(row[r.name] or 0) for r in HARD_RULES}
-    result.flagged_by_rule = {r.name: int(row[r.name] or 0) for r in SOFT_RULES}
-    return None if row["first"] is None else (int(row["first"]), int(row["last"]))
+    result.flagged = sum(int(row.flagged or 0) for row in rows)
+    result.rejected_by_reason = by_rule(HARD_RULES, rows)
+    result.flagged_by_rule = by_rule(SOFT_RULES, rows)
+    spans = [(int(row["first"]), int(row["last"])) for row in rows if row["first"] is not None]
+    if not spans:
+        return None
+    return min(first for first, _ in spans), max(last for _, last in spans)
 
 
 def _replace_rejected(
@@ -195,17 +260,25 @@ def _replace_rejected(
 def _count_actions(decided: DataFrame, dates: Sequence[date], result: SilverResult) -> list[date]:
     """Count the winners by action; returns the Silver partitions the MERGE must look at: the
     processed dates and those of the rows to be replaced."""
-    counts = decided.groupBy("_action", "_target_date").agg(F.count(F.lit(1)).alias("n"))
+    counts = decided.groupBy("_action", "_target_date", "silver_ingestion_date").agg(
+        F.count(F.lit(1)).alias("n")
+    )
     rows = counts.collect()
 
-    def total(action: str) -> int:
-        return sum(int(r.n) for r in rows if r._action == action)
+    def total(action: str, day: date | None = None) -> int:
+        return sum(
+            int(r.n) for r in rows if r._action == action and day in (None, r.silver_ingestion_date)
+        )
 
     result.inserted, result.replaced, result.unchanged = (
         total(INSERT),
         total(REPLACE),
         total(UNCHANGED),
     )
+    for day, counts_of_day in result.counts_by_partition.items():
+        counts_of_day.inserted = total(INSERT, day)
+        counts_of_day.replaced = total(REPLACE, day)
+        counts_of_day.unchanged = total(UNCHANGED, day)
     result.duplicates_in_batch = result.passed - sum(int(r.n) for r in rows)
     result.duplicates_dropped = result.passed - result.rows_kept - result.unchanged
     return sorted(set(dates) | {r._target_date for r in rows if r._action == REPLACE})
@@ -233,22 +306,37 @@ def _merge(
         spark.catalog.dropTempView(view)
 
 
-def touched_dates(silver: DataFrame, changes: DataFrame) -> list[date]:
-    """Event dates of the rows inserted or replaced, and the creation dates of their orders
-    (date of the earliest valid pending event in `silver`, SPEC.md §7)."""
-    orders = changes.select("order_id").distinct()
+def touched_by_partition(silver: DataFrame, written: DataFrame) -> dict[date, list[date]]:
+    """Per processed partition, the Gold dates its written rows touched (SPEC.md §6-7).
+
+    `written` holds the decided rows inserted or replaced (with `_action`). Touched: the event
+    dates of the valid rows (`data_quality_score`) and the creation dates of their orders (the
+    earliest valid pending event in `silver`), plus the date of a flagged row that replaced
+    another (the row it replaced may have been Gold input). A flagged insert touches nothing.
+    """
+    rows = written.where(F.col("data_quality_score") | (F.col("_action") == REPLACE)).select(
+        F.col("silver_ingestion_date").alias("partition"),
+        "order_id",
+        "data_quality_score",
+        F.to_date("timestamp").alias("day"),
+    )
+    orders = rows.where(F.col("data_quality_score")).select("partition", "order_id").distinct()
     created = (
         silver.where((F.col("status") == "pending") & F.col("data_quality_score"))
-        .join(orders, "order_id", "left_semi")
+        .join(orders.select("order_id").distinct(), "order_id", "left_semi")
         .groupBy("order_id")
-        .agg(F.min("timestamp").alias("timestamp"))
+        .agg(F.to_date(F.min("timestamp")).alias("day"))
     )
     days = (
-        changes.select(F.to_date("timestamp").alias("day"))
-        .unionByName(created.select(F.to_date("timestamp").alias("day")))
+        rows.select("partition", "day")
+        .unionByName(orders.join(created, "order_id").select("partition", "day"))
         .distinct()
+        .collect()
     )
-    return sorted(row.day for row in days.collect())
+    touched: dict[date, list[date]] = {}
+    for row in days:
+        touched.setdefault(row.partition, []).append(row.day)
+    return {partition: sorted(found) for partition, found in sorted(touched.items())}
 
 
 def process_partitions(
@@ -259,9 +347,10 @@ def process_partitions(
     dates: Sequence[date],
     now: datetime | None = None,
     last_date: date | None = None,
+    first_date: date | None = None,
 ) -> SilverResult:
     """`write_silver_partition` on the Bronze table at `bronze_path` (the form silver.assets
-    calls); touched dates after `last_date` are left out."""
+    calls); touched dates before `first_date` or after `last_date` are left out."""
     if table_exists(bronze_path):
         bronze = spark.read.format("delta").load(bronze_path)
     else:
@@ -269,6 +358,5 @@ def process_partitions(
     result = write_silver_partition(
         spark, silver_path, rejected_path, bronze, dates, now or datetime.now(UTC)
     )
-    if last_date is not None:
-        result.touched_dates = [d for d in result.touched_dates if d <= last_date]
+    result.keep_touched_between(first_date, last_date)
     return result

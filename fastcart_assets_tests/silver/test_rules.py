@@ -27,6 +27,7 @@ ALL_HARD = [
     "invalid_timestamp",
 ]
 NOT_MALFORMED = ALL_HARD[1:]
+ALL_SOFT = ["total_mismatch", "invalid_status", "future_timestamp", "stale_timestamp"]
 
 
 def test_the_registry_holds_every_rule_once_in_spec_order():
@@ -39,9 +40,10 @@ def test_the_registry_holds_every_rule_once_in_spec_order():
         ("total_mismatch", "soft"),
         ("invalid_status", "soft"),
         ("future_timestamp", "soft"),
+        ("stale_timestamp", "soft"),
     ]
     assert [r.name for r in HARD_RULES] == ALL_HARD
-    assert [r.name for r in SOFT_RULES] == ["total_mismatch", "invalid_status", "future_timestamp"]
+    assert [r.name for r in SOFT_RULES] == ALL_SOFT
     assert all(r.description for r in RULES)
 
 
@@ -144,6 +146,17 @@ def test_rejected_rows_keep_the_bronze_values_as_they_were(lake):
             {"timestamp": "2035-11-10T12:00:00Z", "status": "x", "total": 1.0},
             ["total_mismatch", "invalid_status", "future_timestamp"],
         ),
+        ({"timestamp": "2024-01-01T00:00:00Z"}, []),  # the first partition's first instant
+        ({"timestamp": "2023-12-31T23:59:59.999999Z"}, ["stale_timestamp"]),
+        (
+            {"timestamp": "2024-01-01T00:30:00+01:00"},
+            ["stale_timestamp"],
+        ),  # 23:30 UTC the day before
+        ({"timestamp": "2001-03-04T05:06:07Z"}, ["stale_timestamp"]),
+        (
+            {"timestamp": "0001-01-01T00:00:00Z", "total": 1.0},
+            ["total_mismatch", "stale_timestamp"],
+        ),
     ],
 )
 def test_soft_rules_flag_but_keep(lake, overrides, failures):
@@ -154,10 +167,7 @@ def test_soft_rules_flag_but_keep(lake, overrides, failures):
     assert row.data_quality_score is (not failures)
     assert lake.rejected_rows() == []
     assert result.flagged == (1 if failures else 0)
-    assert result.flagged_by_rule == {
-        name: int(name in failures)
-        for name in ("total_mismatch", "invalid_status", "future_timestamp")
-    }
+    assert result.flagged_by_rule == {name: int(name in failures) for name in ALL_SOFT}
 
 
 def test_future_timestamp_uses_the_rows_ingestion_time_not_the_run_time(lake):
@@ -191,6 +201,7 @@ def test_count_violations_on_silver(lake, spark):
         "total_mismatch": 2,
         "invalid_status": 2,
         "future_timestamp": 0,
+        "stale_timestamp": 0,
     }
     # Rows that should never be in Silver are counted there too.
     tampered = silver.withColumn(
@@ -243,6 +254,7 @@ def test_silver_counts_by_rule_in_the_result(lake):
         "total_mismatch": 2,
         "invalid_status": 1,
         "future_timestamp": 0,
+        "stale_timestamp": 0,
     }
     assert (result.inserted, result.replaced, result.rows_kept) == (3, 0, 3)
     assert result.touched_dates == [date(2025, 11, 9)]

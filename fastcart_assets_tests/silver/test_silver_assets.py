@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
+import pytest
 
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
 from fastcart_assets.definitions import build_resources
@@ -13,7 +14,17 @@ from fastcart_assets.generator.producer import KafkaSink, generate
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.partitions import today_utc
 from fastcart_assets.silver.assets import silver_ecommerce_sales
+from fastcart_assets.silver.checks import INVARIANTS
 from fastcart_assets.tables import SILVER
+
+
+def _evaluations(result) -> list[dg.AssetCheckEvaluation]:
+    return [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.asset_key.path[0] == "silver"
+    ]
 
 
 def _checks(result) -> dict[str, bool]:
@@ -25,7 +36,7 @@ def _checks(result) -> dict[str, bool]:
     }
 
 
-def test_dirty_stream_reconciles_and_every_check_passes(spark, settings, kafka):
+def test_dirty_stream_reconciles_and_rule_checks_report_its_rates(spark, settings, kafka):
     create_topic(kafka, kafka.topic, 3)
     config = GeneratorConfig(
         start=datetime(2025, 11, 9, tzinfo=UTC), duration=None, orders=600, seed=21
@@ -40,9 +51,28 @@ def test_dirty_stream_reconciles_and_every_check_passes(spark, settings, kafka):
     )
     assert result.success
     checks = _checks(result)
-    assert len(checks) == 10 and all(checks.values()), checks
+    assert len(checks) == 13, checks
+    assert all(checks[name] for name in INVARIANTS), checks  # the step's own invariants hold
     metadata = result.asset_materializations_for_node("silver_ecommerce_sales")
     silver_meta = next(m for m in metadata if m.asset_key.path == ["silver", "ecommerce_sales"])
+    # Each rule's check reports the partition's rate of rows rejected for it / flagged by it.
+    counts = {
+        **silver_meta.metadata["rejected_by_reason"].value,
+        **silver_meta.metadata["flagged_by_rule"].value,
+    }
+    rows_in = silver_meta.metadata["rows_in"].value
+    for evaluation in _evaluations(result):
+        if not evaluation.check_name.startswith("rule_"):
+            continue
+        rule = evaluation.check_name.removeprefix("rule_")
+        numbers = {k: v.value for k, v in evaluation.metadata.items()}
+        assert (numbers["rows_checked"], numbers["violations"]) == (rows_in, counts[rule])
+        assert numbers["rate"] == pytest.approx(counts[rule] / rows_in, abs=1e-6)
+        severity = "error" if numbers["rate"] > 0.10 else "warn" if numbers["rate"] > 0.02 else "ok"
+        assert (numbers["severity"], evaluation.passed) == (severity, severity == "ok")
+        assert evaluation.partition == today_utc().isoformat()
+    errors = [name for name, value in counts.items() if value / rows_in > 0.10]
+    assert silver_meta.metadata["dq_errors"].value == [f"rule_{name}" for name in errors]
     rejected = silver_meta.metadata["rejected"].value
     written = silver_meta.metadata["inserted"].value
     dropped = silver_meta.metadata["duplicates_dropped"].value

@@ -14,7 +14,13 @@ from datetime import date
 import dagster as dg
 
 from fastcart_assets import planner
-from fastcart_assets.tables import BRONZE, CUSTOMER_ANALYTICS, SALES_PERFORMANCE, SILVER
+from fastcart_assets.tables import (
+    BRONZE,
+    CUSTOMER_ANALYTICS,
+    SALES_PERFORMANCE,
+    SILVER,
+    retention_cutoff,
+)
 
 # Metadata the Silver asset records on each partition's materialization: the dates its rows
 # touched (JSON list of ISO dates) and the checks at ERROR on it (JSON list of names).
@@ -165,6 +171,8 @@ def gold_plans(
 ) -> list[planner.GoldPlan]:
     """For each Gold group, the partition ranges Silver's new materializations call for."""
     status = _RunStatus(instance)
+    # Dates whose Silver input retention has deleted are never recomputed (Gold keeps them).
+    first_date = max(first_date, retention_cutoff(SILVER, today) or first_date)
     plans = []
     for group in GOLD_GROUPS:
         after = gold_progress(instance, group)

@@ -9,6 +9,7 @@ Gold entries come from the Gold table registry (gold/registry.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -80,6 +81,23 @@ def retention_cutoff(table: TableInfo, today: date) -> date | None:
     if table.retention_days is None:
         return None
     return today - timedelta(days=table.retention_days)
+
+
+def expired_inputs(source: TableInfo, dates: Sequence[date], today: date) -> str | None:
+    """Why recomputing `dates` from `source` would be wrong, or None when it is fine.
+
+    A table computed from `source` must not be recomputed for a date whose input retention has
+    already deleted: the partition would be replaced with fewer rows, or with none.
+    """
+    cutoff = retention_cutoff(source, today)
+    expired = sorted(d for d in dates if cutoff is not None and d < cutoff)
+    if not expired:
+        return None
+    return (
+        f"{source.path} keeps {source.retention_days} days (rows before {cutoff}), so "
+        f"{', '.join(d.isoformat() for d in expired[:5])}{' …' if len(expired) > 5 else ''} "
+        "cannot be recomputed from it: the partitions are kept as they are. Nothing was written."
+    )
 
 
 def gold_asset_keys(group: str) -> list[dg.AssetKey]:

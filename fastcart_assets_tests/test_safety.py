@@ -176,3 +176,28 @@ def test_run_with_the_broker_down_answers_in_one_line_within_seconds(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: cannot reach Kafka at 127.0.0.1:")
     assert "is the broker running?" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("group", "days_ago", "source"),
+    [("silver", 100, "bronze/ecommerce_sales keeps 90 days"), ("gold", 400, "keeps 365 days")],
+)
+def test_a_recompute_whose_inputs_expired_is_refused_and_writes_nothing(
+    settings, group, days_ago, source
+):
+    from datetime import timedelta
+
+    from fastcart_assets.definitions import build_definitions
+    from fastcart_assets.partitions import today_utc
+
+    defs = build_definitions(settings)
+    day = (today_utc() - timedelta(days=days_ago)).isoformat()
+    job = defs.resolve_implicit_global_asset_job_def()
+    keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == group]
+    keys = [k for k in keys if k.path[1] in ("ecommerce_sales", "sales_performance")][:1]
+    result = job.execute_in_process(asset_selection=keys, partition_key=day, raise_on_error=False)
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    assert source in failure.step_failure_data.error.message
+    assert "cannot be recomputed" in failure.step_failure_data.error.message
+    assert not any(Path(settings.lake_root).glob("*/*/_delta_log"))

@@ -33,12 +33,12 @@ from fastcart_assets.gold.registry import (
 )
 from fastcart_assets.gold.schemas import PERSONAL_COLUMNS
 from fastcart_assets.metadata import spec_metadata, table_metadata
-from fastcart_assets.partitions import daily_partitions, partition_dates, partition_key
+from fastcart_assets.partitions import daily_partitions, partition_dates, partition_key, today_utc
 from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.quality.checks import yield_evaluations
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
-from fastcart_assets.tables import SILVER, asset_key, table_info
+from fastcart_assets.tables import SILVER, asset_key, expired_inputs, table_info
 
 PREVIEW_ROWS = 5
 PREVIEW = "preview"
@@ -93,6 +93,8 @@ def gold_assets(group: GoldGroup) -> dg.AssetsDefinition:
 
 def _materialize(context, session: SparkSession, lake: LakeResource, tables: Sequence[GoldTable]):
     dates = partition_dates(context)
+    if refusal := expired_inputs(SILVER, dates, today_utc()):
+        raise dg.Failure(refusal, allow_retries=False)
     selected = [t for t in tables if asset_key(t.path) in context.selected_asset_keys]
     with shared_frames(session, lake.table_path(SILVER.path), lake.root) as shared:
         for table in selected:

@@ -30,7 +30,7 @@ from fastcart_assets.schemas import SILVER_REJECTED_SCHEMA, SILVER_SCHEMA
 from fastcart_assets.silver.checks import INVARIANTS, rule_check_name, silver_invariants
 from fastcart_assets.silver.rules import HARD, RULES
 from fastcart_assets.silver.writes import SilverResult, process_partitions
-from fastcart_assets.tables import BRONZE, RULE_METRICS, SILVER, SILVER_REJECTED
+from fastcart_assets.tables import BRONZE, RULE_METRICS, SILVER, SILVER_REJECTED, expired_inputs
 
 SILVER_KEY = SILVER.asset_key
 REJECTED_KEY = SILVER_REJECTED.asset_key
@@ -99,6 +99,8 @@ def silver_ecommerce_sales(
     """Silver partition D processes Bronze partition D (a backfill processes its range at once)."""
     session = spark.spark_session
     days = partition_dates(context)
+    if refusal := expired_inputs(BRONZE, days, today_utc()):
+        raise dg.Failure(refusal, allow_retries=False)
     paths = [lake.table_path(t.path) for t in (BRONZE, SILVER, SILVER_REJECTED)]
     result = process_partitions(session, *paths, days, last_date=today_utc(), first_date=FIRST_DATE)
     _log(context, result)

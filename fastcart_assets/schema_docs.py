@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ArrayType, DataType, StructType
 
 from fastcart_assets.gold.schemas import GOLD_SCHEMAS, partition_column
 from fastcart_assets.schemas import (
@@ -25,9 +25,18 @@ SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40
  "status": "pending"}"""
 
 
+def sql_type(data_type: DataType) -> str:
+    """A column type in DDL: keywords upper case, struct field names as they are."""
+    if isinstance(data_type, StructType):
+        return f"STRUCT<{', '.join(f'{f.name}: {sql_type(f.dataType)}' for f in data_type)}>"
+    if isinstance(data_type, ArrayType):
+        return f"ARRAY<{sql_type(data_type.elementType)}>"
+    return data_type.simpleString().upper()
+
+
 def ddl(table: str, schema: StructType, partitions: tuple[str, ...]) -> str:
     columns = ",\n".join(
-        f"  {f.name} {f.dataType.simpleString().upper()}{'' if f.nullable else ' NOT NULL'}"
+        f"  {f.name} {sql_type(f.dataType)}{'' if f.nullable else ' NOT NULL'}"
         for f in schema.fields
     )
     return (
@@ -53,6 +62,13 @@ def render() -> str:
         "## Bronze",
         "",
         "Unknown top-level payload fields are appended as STRING columns (schema evolution).",
+        "`kafka_key` is the key as text (invalid UTF-8 as U+FFFD), `kafka_key_bytes` the exact "
+        "bytes; `kafka_headers` keeps every header in order (duplicates, null values); "
+        "`kafka_timestamp` is null when the record timestamp is not a positive instant before "
+        "year 10000. Offsets restart when a topic is recreated: a record is identified by "
+        "(`kafka_incarnation`, `kafka_partition`, `kafka_offset`); null `kafka_incarnation` "
+        "(rows written before the column existed) means 1. Columns added to an existing table "
+        "go to its end.",
         "",
         "```sql",
         ddl("bronze/ecommerce_sales", BRONZE_SCHEMA, ("ingestion_date",)),

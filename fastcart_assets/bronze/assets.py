@@ -4,12 +4,8 @@ import dagster as dg
 from pydantic import Field
 
 from fastcart_assets.bronze.checks import audit_offsets, run_ranges
-from fastcart_assets.bronze.ingest import (
-    OFFSET_RESETS,
-    IngestResult,
-    OffsetsOutOfRange,
-    ingest_new_messages,
-)
+from fastcart_assets.bronze.ingest import IngestResult, OffsetsOutOfRange, ingest_new_messages
+from fastcart_assets.bronze.offsets import OFFSET_RESETS
 from fastcart_assets.bronze.replay import replay_partition
 from fastcart_assets.delta import table_exists
 from fastcart_assets.kafka.topics import TopicError
@@ -29,7 +25,10 @@ CHECK_ROWS_MATCH = "rows_equal_messages_read"
 class BronzeConfig(dg.Config):
     """Run options for Bronze ingestion."""
 
-    batch_size: int = Field(50_000, description="messages per Delta commit (bounds memory)")
+    batch_size: int = Field(50_000, description="messages per Delta commit at most")
+    batch_bytes: int = Field(
+        64 << 20, description="bytes of messages per Delta commit at most (bounds memory)"
+    )
     offset_reset: str = Field(
         "fail",
         description="when Bronze's stored offsets are not in the topic: fail, earliest or latest",
@@ -49,7 +48,7 @@ class BronzeConfig(dg.Config):
             CHECK_NO_DUPLICATES,
             asset=BRONZE_KEY,
             blocking=True,
-            description="no Kafka coordinate (partition, offset) twice in Bronze",
+            description="no Kafka coordinate (incarnation, partition, offset) twice in Bronze",
         ),
         dg.AssetCheckSpec(
             CHECK_CONTIGUOUS,
@@ -75,6 +74,8 @@ def bronze_ecommerce_sales(
     """Raw order events from Kafka, one row per message, resumed from the offsets Bronze holds."""
     if config.offset_reset not in OFFSET_RESETS:
         raise dg.Failure(f"offset_reset must be one of {', '.join(OFFSET_RESETS)}")
+    if config.batch_size < 1 or config.batch_bytes < 1:
+        raise dg.Failure("batch_size and batch_bytes must be positive")
     table_path = lake.table_path(BRONZE_TABLE)
     session = spark.spark_session
     try:
@@ -103,6 +104,7 @@ def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
                 table_path,
                 day,
                 batch_size=config.batch_size,
+                batch_bytes=config.batch_bytes,
                 offset_reset=config.offset_reset,
                 on_batch=lambda r: context.log.info(
                     "committed %d rows in %d batches", r.rows_written, r.batches
@@ -110,7 +112,9 @@ def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
             )
         else:
             context.log.info("replaying Bronze partition %s from Kafka", day)
-            result = replay_partition(session, kafka, table_path, day)
+            result = replay_partition(
+                session, kafka, table_path, day, batch_bytes=config.batch_bytes
+            )
         results.append(result)
     return results
 
@@ -132,10 +136,13 @@ def _metadata(results: list[IngestResult]) -> dict:
         "rows": dg.MetadataValue.int(rows),
         "messages_read": dg.MetadataValue.int(sum(r.messages_read for r in results)),
         "malformed": dg.MetadataValue.int(sum(r.malformed for r in results)),
+        "bytes_read": dg.MetadataValue.int(sum(r.bytes_read for r in results)),
+        "kafka_incarnation": dg.MetadataValue.int(results[-1].incarnation if results else 1),
         "batches": dg.MetadataValue.int(sum(r.batches for r in results)),
         "offsets": dg.MetadataValue.json(per_partition),
         "lag": dg.MetadataValue.int(sum(p.lag for r in results for p in r.partitions.values())),
         "new_columns": dg.MetadataValue.json(results[-1].extra_columns if results else []),
+        "offset_reset": dg.MetadataValue.json([r.reset for r in results if r.reset]),
         "kafka_seconds": dg.MetadataValue.float(round(sum(r.kafka_seconds for r in results), 3)),
         "write_seconds": dg.MetadataValue.float(round(sum(r.write_seconds for r in results), 3)),
         "throughput_rows_per_s": dg.MetadataValue.float(
@@ -144,32 +151,47 @@ def _metadata(results: list[IngestResult]) -> dict:
     }
 
 
-def _checks(session, table_path: str, topic: str, results: list[IngestResult]):
-    ranges: dict[int, tuple[int, int]] = {}
+def _run_ranges(results: list[IngestResult]) -> dict[int, dict[int, tuple[int, int]]]:
+    """Per incarnation and Kafka partition, the span of offsets the run read."""
+    ranges: dict[int, dict[int, tuple[int, int]]] = {}
     for result in results:
+        spans = ranges.setdefault(result.incarnation, {})
         for partition, (first, last) in run_ranges(result).items():
-            low, high = ranges.get(partition, (first, last))
-            ranges[partition] = (min(low, first), max(high, last))
+            low, high = spans.get(partition, (first, last))
+            spans[partition] = (min(low, first), max(high, last))
+    return ranges
+
+
+def _checks(session, table_path: str, topic: str, results: list[IngestResult]):
+    ranges = _run_ranges(results)
     exists = table_exists(table_path)
-    whole = audit_offsets(session, table_path, topic, None) if exists else []
-    in_run = audit_offsets(session, table_path, topic, ranges) if exists else []
-    duplicates = {str(a.partition): a.duplicates for a in whole if a.duplicates}
+    whole = audit_offsets(session, table_path, topic, None, None) if exists else []
+    in_run = [
+        audit
+        for incarnation, spans in ranges.items()
+        for audit in (
+            audit_offsets(session, table_path, topic, incarnation, spans) if exists else []
+        )
+    ]
+    duplicates = {f"{a.incarnation}/{a.partition}": a.duplicates for a in whole if a.duplicates}
     yield dg.AssetCheckResult(
         check_name=CHECK_NO_DUPLICATES,
         passed=not duplicates,
         metadata={
-            "duplicate_rows_by_partition": duplicates,
+            "duplicate_rows_by_incarnation_partition": duplicates,
             "rows_checked": sum(a.rows for a in whole),
         },
     )
-    missing = {str(a.partition): a.missing for a in in_run if a.missing}
+    missing = {f"{a.incarnation}/{a.partition}": a.missing for a in in_run if a.missing}
     yield dg.AssetCheckResult(
         check_name=CHECK_CONTIGUOUS,
         passed=not missing,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
-            "missing_offsets_by_partition": missing,
-            "ranges": {str(p): list(r) for p, r in ranges.items()},
+            "missing_offsets_by_incarnation_partition": missing,
+            "ranges": {
+                f"{i}/{p}": list(r) for i, spans in ranges.items() for p, r in spans.items()
+            },
         },
     )
     read = sum(r.messages_read for r in results)

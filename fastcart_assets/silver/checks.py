@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fastcart_assets.silver.rules import HARD, RULES, Rule, count_violations, rule_inputs
-from fastcart_assets.silver.transforms import KEY, parse_timestamp
+from fastcart_assets.silver.transforms import COORDINATES, KEY, parse_timestamp
 
 
 def rule_check_name(rule: Rule) -> str:
@@ -81,7 +81,7 @@ def reconcile(
     A dropped duplicate is counted only when Silver holds another row with its key, so a
     row lost on the way shows up as unaccounted.
     """
-    coordinates = ["kafka_topic", "kafka_partition", "kafka_offset"]
+    coordinates = list(COORDINATES)
     in_days = F.col("ingestion_date").isin([F.lit(d) for d in days])
     bronze = spark.read.format("delta").load(bronze_path).where(in_days)
     silver = spark.read.format("delta").load(silver_path)

@@ -7,6 +7,7 @@ touched and the customer snapshots from the earliest of them through today.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class StageResult:
     error_checks_failed: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)  # why a step failed, one line each
+    warnings: list[str] = field(default_factory=list)  # what the run logged as warnings
 
 
 @dataclass
@@ -64,8 +67,9 @@ def execute(
     else:
         partition = None
         tags |= {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-    # Dagster's console logger prints every event at DEBUG; the CLI prints its own summary.
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # Dagster's console logger prints every event (a failure with its stack trace); the CLI
+    # prints its own summary, with each failure's message and the run's warnings.
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     job = defs.get_implicit_global_asset_job_def()
     started = time.monotonic()
     result = job.execute_in_process(
@@ -83,6 +87,7 @@ def execute(
         partitions=[first] if first == last else [first, last],
         seconds=time.monotonic() - started,
     )
+    _collect_messages(instance, result, stage)
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.asset_check_evaluation_data
@@ -100,6 +105,24 @@ def execute(
                 key = materialization.asset_key.to_user_string()
                 stage.rows[key] = stage.rows.get(key, 0) + int(rows.value)
     return stage, result
+
+
+def _collect_messages(
+    instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, stage: StageResult
+) -> None:
+    """The run's failure messages (a `dg.Failure`'s description, else the error's first line)
+    and the warnings its steps logged."""
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            failure = event.step_failure_data
+            user = failure.user_failure_data
+            text = user.description if user and user.description else None
+            if text is None and failure.error is not None:
+                text = failure.error.message.strip().splitlines()[0]
+            stage.errors.append(text or "the step failed")
+    for entry in instance.all_logs(result.run_id):
+        if not entry.is_dagster_event and entry.level >= logging.WARNING:
+            stage.warnings.append(entry.user_message)
 
 
 def stale_partitions(

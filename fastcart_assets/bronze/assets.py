@@ -110,6 +110,8 @@ def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
                     "committed %d rows in %d batches", r.rows_written, r.batches
                 ),
             )
+            if result.reset:
+                context.log.warning("topic %s: %s", kafka.topic, result.reset["description"])
         else:
             context.log.info("replaying Bronze partition %s from Kafka", day)
             result = replay_partition(

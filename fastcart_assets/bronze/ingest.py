@@ -222,7 +222,7 @@ def ingest_new_messages(
         if plan.reset is not None:  # recorded before reading: a reset is decided once
             result.reset = plan.reset.as_metadata(now())
             state = replace(state, last_reset=result.reset)
-            log.warning("topic %s: %s", topic, plan.reset.describe())
+            log.info("topic %s: %s", topic, plan.reset.describe())
         persisted = _persist(table_path, topic, state)
         for partition, start in plan.starts.items():
             result.partitions[partition] = PartitionProgress(

@@ -77,7 +77,7 @@ class Reset:
         if self.new_incarnation:
             parts.append(f"topic incarnation {self.incarnation} begins")
         spans = ", ".join(f"partition {p} offsets {a}..{b}" for p, (a, b) in self.skipped.items())
-        parts.append(f"skipped {self.skipped_messages} messages ({spans or 'none'})")
+        parts.append(f"skipped {self.skipped_messages} messages" + (f" ({spans})" if spans else ""))
         if self.lost:
             gone = ", ".join(f"partition {p} offsets {a}..{b}" for p, (a, b) in self.lost.items())
             parts.append(f"deleted before Bronze read them: {gone}")
@@ -86,6 +86,7 @@ class Reset:
     def as_metadata(self, at: datetime) -> dict:
         return {
             "at": at.isoformat(),
+            "description": self.describe(),
             "mode": self.mode,
             "reason": self.reason,
             "incarnation": self.incarnation,

@@ -15,6 +15,10 @@ def _echo_stage(stage) -> None:
     partitions = "..".join(stage.partitions)
     rows = ", ".join(f"{k} {v}" for k, v in stage.rows.items()) or "no rows"
     click.echo(f"  {stage.name:<24} {status:<6} {partitions:<23} {stage.seconds:5.1f} s  {rows}")
+    for warning in stage.warnings:
+        click.echo(f"    warning: {warning}")
+    for error in stage.errors:
+        click.echo(f"    error: {error}")
     for failed in stage.checks_failed:
         click.echo(f"    check failed: {failed}")
 
@@ -109,8 +113,18 @@ def validate() -> None:
 )
 @click.option("--dirty-rate", type=click.FloatRange(0, 1), default=0.02, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
-def demo(days: int, dirty_rate: float, seed: int) -> None:
-    """The whole pipeline on embedded defaults: broker, topic, orders, run, summary, report."""
+@click.option(
+    "--orders",
+    type=click.IntRange(min=1),
+    default=None,
+    help="stop creating orders after N (a smaller demo) [default: all the days hold]",
+)
+def demo(days: int, dirty_rate: float, seed: int, orders: int | None) -> None:
+    """The whole pipeline on embedded defaults: broker, topic, orders, run, summary, report.
+
+    A broker the demo starts is new and memory-only: its topic is a new incarnation, so Bronze
+    reads it from its first message (`--offset-reset earliest`), keeping what it already holds.
+    """
     from fastcart_assets.generator.orders import GeneratorConfig
     from fastcart_assets.generator.producer import KafkaSink, generate
     from fastcart_assets.kafka import broker as embedded
@@ -124,6 +138,9 @@ def demo(days: int, dirty_rate: float, seed: int) -> None:
     except embedded.BrokerError as exc:
         raise click.ClickException(f"{exc} (set FASTCART_KAFKA_BOOTSTRAP to another port)") from exc
     click.echo(f"1. Kafka broker {'started' if started else 'running'} at {state.address}")
+    # A broker started now holds only what this demo produces: if Bronze holds an earlier
+    # broker's topic, ingesting this one from its first message is exactly right.
+    offset_reset = "earliest" if started else "fail"
     kafka = KafkaResource(bootstrap_servers=state.address, topic=settings.kafka_topic)
     create_topic(kafka, kafka.topic, 3, exist_ok=True)
     click.echo(f"2. topic {kafka.topic} ready")
@@ -131,6 +148,7 @@ def demo(days: int, dirty_rate: float, seed: int) -> None:
     config = GeneratorConfig(
         start=now - timedelta(days=days),
         duration=timedelta(days=days),
+        orders=orders,
         min_delay_s=10,
         max_delay_s=50,
         seed=seed,
@@ -144,7 +162,12 @@ def demo(days: int, dirty_rate: float, seed: int) -> None:
         f"{days} days ({defects} with defects, {summary.in_flight} orders in flight)"
     )
     click.echo("4. running the pipeline")
-    outcome = run_pipeline("fail", None)
+    if started:
+        click.echo(
+            "   (a new broker: if Bronze holds an earlier broker's topic, it reads this one as a "
+            "new incarnation from its first message)"
+        )
+    outcome = run_pipeline(offset_reset, None)
     _show_gold(settings)
     from fastcart_assets.resources.spark import spark_session
     from fastcart_assets.validation import validate as build_report

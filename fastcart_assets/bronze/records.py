@@ -18,6 +18,7 @@ Pure functions: no Spark, no Kafka connection.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +40,10 @@ MAX_TIMESTAMP_MS = 253_402_300_799_999
 RECORD_OVERHEAD_BYTES = 128  # per message, beyond key, value and headers, for batch accounting
 
 Header = tuple[str, bytes | None]
+# `Message.headers()` fails on a key that is not UTF-8 by returning a value with an exception
+# set. Called from hot code, CPython's specialised call skips the check for that, and the
+# error surfaces at some later call; through `methodcaller` (PyObject_Call) it is raised here.
+_read_headers = operator.methodcaller("headers")
 
 
 class KafkaRecord(NamedTuple):
@@ -74,7 +79,7 @@ def from_message(message: Message) -> KafkaRecord:
     """
     _, timestamp_ms = message.timestamp()
     try:
-        headers = tuple(message.headers() or ())
+        headers = tuple(_read_headers(message) or ())
     except (SystemError, UnicodeDecodeError):
         log.warning(
             "partition %s offset %s: headers unreadable (a key is not UTF-8); stored as null",

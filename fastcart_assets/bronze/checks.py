@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from fastcart_assets.bronze.ingest import IngestResult
-from fastcart_assets.bronze.table import current_incarnation
+from fastcart_assets.bronze.table import incarnation_of
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,8 @@ def audit_offsets(
 ) -> list[OffsetAudit]:
     """Audit Bronze's offsets of `topic`: of every incarnation (`incarnation` None) or of one,
     within `ranges` (partition -> [first, last]) if given."""
-    bronze = (
-        spark.read.format("delta")
-        .load(table_path)
-        .where(F.col("kafka_topic") == topic)
-        .withColumn("_incarnation", current_incarnation())
-    )
+    bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
+    bronze = bronze.withColumn("_incarnation", incarnation_of(bronze))
     if incarnation is not None:
         bronze = bronze.where(F.col("_incarnation") == incarnation)
     if ranges is not None:

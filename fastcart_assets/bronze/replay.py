@@ -34,8 +34,8 @@ from fastcart_assets.bronze.table import (
     PARTITION_COLUMN,
     BronzeTable,
     add_new_columns,
-    current_incarnation,
     extra_columns_of,
+    incarnation_of,
     read_topic_state,
 )
 from fastcart_assets.delta import table_exists
@@ -125,7 +125,7 @@ def replay_partition(
     state = read_topic_state(table_path, topic)
     result.incarnation = state.incarnation
     bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
-    current = bronze.where(current_incarnation() == state.incarnation)
+    current = bronze.where(incarnation_of(bronze) == state.incarnation)
     ranges = _day_ranges(current, day, state)
     if not ranges:
         return result
@@ -193,14 +193,16 @@ def _overwrite_day(spark, table_path, day, replayed: pa.Table, bronze, state) ->
     incarnations (staged in scratch Parquet first: a write must not read its own target)."""
     frame = spark.createDataFrame(replayed)
     others = bronze.where(
-        (F.col(PARTITION_COLUMN) == F.lit(day)) & (current_incarnation() != state.incarnation)
+        (F.col(PARTITION_COLUMN) == F.lit(day)) & (incarnation_of(bronze) != state.incarnation)
     )
     add_new_columns(table_path, frame)
     with scratch_dir(posixpath.dirname(table_path.rstrip("/")), "bronze-replay") as scratch:
         if others.limit(1).count():
             kept = stored(others, f"{scratch}/others")
-            missing = [c for c in frame.columns if c not in kept.columns]
-            kept = kept.withColumns({c: F.lit(None).cast("string") for c in missing})
+            missing = {
+                c: F.lit(None).cast("string") for c in frame.columns if c not in kept.columns
+            }
+            kept = kept.withColumns(missing) if missing else kept
             frame = frame.unionByName(kept.select(*frame.columns))
         (
             frame.write.format("delta")

@@ -44,8 +44,11 @@ class BronzeTable:
     consumer_group: str
 
 
-def current_incarnation() -> F.Column:
-    """A row's topic incarnation (rows written before the column existed are the first)."""
+def incarnation_of(frame: DataFrame) -> F.Column:
+    """A row's topic incarnation: rows written before the column existed (null, or a table
+    that does not have it yet) belong to the first."""
+    if "kafka_incarnation" not in frame.columns:
+        return F.lit(1)
     return F.coalesce(F.col("kafka_incarnation"), F.lit(1))
 
 
@@ -64,11 +67,8 @@ def stored_positions(
     """The highest offset Bronze holds per Kafka partition of `topic` in `incarnation`."""
     if not table_exists(table_path):
         return {}
-    bronze = (
-        spark.read.format("delta")
-        .load(table_path)
-        .where((F.col("kafka_topic") == topic) & (current_incarnation() == incarnation))
-    )
+    bronze = spark.read.format("delta").load(table_path)
+    bronze = bronze.where((F.col("kafka_topic") == topic) & (incarnation_of(bronze) == incarnation))
     last = bronze.groupBy("kafka_partition").agg(F.max("kafka_offset").alias("kafka_offset"))
     rows = (
         bronze.join(last, ["kafka_partition", "kafka_offset"])

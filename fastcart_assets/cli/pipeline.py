@@ -23,7 +23,7 @@ def _echo_stage(stage) -> None:
         click.echo(f"    check failed: {failed}")
 
 
-def run_pipeline(offset_reset: str, batch_size: int | None):
+def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | None = None):
     """The catch-up through Dagster in DAGSTER_HOME; returns the outcome."""
     from fastcart_assets.definitions import build_definitions
     from fastcart_assets.instance import get_instance
@@ -32,6 +32,8 @@ def run_pipeline(offset_reset: str, batch_size: int | None):
     config = {"offset_reset": offset_reset}
     if batch_size:
         config["batch_size"] = batch_size
+    if batch_bytes:
+        config["batch_bytes"] = batch_bytes
     instance = get_instance()
     click.echo("fastcart run: Bronze ← Kafka, Silver, touched Gold dates, customer snapshots")
     defs = build_definitions(Settings.from_env())
@@ -52,17 +54,24 @@ def run_pipeline(offset_reset: str, batch_size: int | None):
     type=click.Choice(["fail", "earliest", "latest"]),
     default="fail",
     show_default=True,
-    help="when Bronze's stored offsets are not in the topic (recreated, retention)",
+    help="when Bronze's stored offsets are not in the topic (recreated, retention): fail, "
+    "read the topic from its first message, or skip to its end; applied once",
 )
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     default=None,
-    help="messages per Bronze commit [default: 50000]",
+    help="messages per Bronze commit at most [default: 50000]",
 )
-def run(offset_reset: str, batch_size: int | None) -> None:
+@click.option(
+    "--batch-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="bytes of messages per Bronze commit at most [default: 67108864 (64 MB)]",
+)
+def run(offset_reset: str, batch_size: int | None, batch_bytes: int | None) -> None:
     """Catch up once: new Kafka data to Bronze, Silver, touched Gold partitions, snapshots."""
-    outcome = run_pipeline(offset_reset, batch_size)
+    outcome = run_pipeline(offset_reset, batch_size, batch_bytes)
     if not outcome.success:
         sys.exit(1)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from pyspark.sql import functions as F
 
 from fastcart_assets.bronze.ingest import append_to_bronze, ingest_new_messages
@@ -29,8 +28,6 @@ from fastcart_assets_tests.bronze.helpers import (
     produce_specs,
 )
 from fastcart_assets_tests.helpers import clean_values, produce
-
-pytestmark = pytest.mark.slow
 
 
 def recreate(kafka, values: list[bytes], partitions: int = 3) -> None:

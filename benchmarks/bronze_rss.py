@@ -27,7 +27,11 @@ from fastcart_assets.resources.kafka import KafkaResource
 
 PROJECT = Path(__file__).resolve().parents[1]
 TOPIC = "large-messages"
-BOUNDS = {"64 MB (default)": 64 << 20, "messages only (no byte bound)": 1 << 62}
+BOUNDS = {
+    "16 MB": 16 << 20,
+    "64 MB (default)": 64 << 20,
+    "messages only (no byte bound)": 1 << 62,
+}
 
 
 def produce(kafka: KafkaResource, messages: int, size_kb: int) -> None:

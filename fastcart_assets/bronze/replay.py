@@ -16,9 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 
 import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 from confluent_kafka import TopicPartition
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from fastcart_assets.bronze.ingest import IngestResult, OffsetsOutOfRange, bronze_consumer
 from fastcart_assets.bronze.offsets import TopicState
@@ -115,8 +118,8 @@ def replay_partition(
 ) -> IngestResult:
     """Re-read day `day`'s offsets from Kafka and overwrite that Bronze partition in one commit.
 
-    Records are parsed to Arrow a batch at a time (`batch_bytes`), so memory holds the day as
-    Arrow rather than as messages; the commit itself is one write of the whole day.
+    Records are parsed a batch (`batch_bytes`) at a time and staged as scratch Parquet, so
+    memory holds one batch whatever the size of the day; the commit writes the whole day.
     """
     topic = kafka.topic
     result = IngestResult(topic=topic)
@@ -130,85 +133,111 @@ def replay_partition(
     if not ranges:
         return result
     kept = _kept_timestamps(current, day)
-    # Rows missing from the damaged partition get the day's last known write time.
-    fallback = max(kept.values(), default=datetime.combine(day, dtime.max, tzinfo=UTC))
     extras = extra_columns_of(spark, table_path, table.schema)
-    tables: list[pa.Table] = []
-
-    def parse(records) -> None:
-        batch = build_batch(
-            records,
-            table.parse,
-            table.schema,
-            fallback,
-            day,
-            incarnation=state.incarnation,
-            known_extra_columns=extras,
-            ingestion_timestamps=kept,
-        )
-        extras[:] = batch.extra_columns
-        result.malformed += batch.malformed
-        tables.append(batch.table)
-
-    limits = BatchLimits(messages=50_000, bytes=batch_bytes)
-    with closing_consumer(bronze_consumer(kafka, REPLAY_GROUP, limits)) as consumer:
-        _check_incarnation(kafka, state, day)
-        ranges = _check_ranges(ranges, watermarks(consumer, kafka, topic, sorted(ranges)), day)
-        for partition, (first, last) in ranges.items():
-            result.partitions[partition] = PartitionProgress(
-                partition, first, end_at_start=last + 1, next_offset=first, stop_at=last + 1
-            )
-        consumer.assign([TopicPartition(topic, p, r[0]) for p, r in ranges.items()])
-        try:
-            stats = read_batches(
-                consumer, result.partitions, parse, limits=limits, stall_timeout_s=stall_timeout_s
-            )
-        except IngestStalled as exc:
-            raise IngestStalled(f"replay of {day}: {exc} Nothing was written.") from exc
-        result.bytes_read, result.kafka_seconds = stats.bytes_read, stats.kafka_seconds
-
-    started = time.monotonic()
-    replayed = _concat(tables, arrow_schema(table.schema, extras))
-    _overwrite_day(spark, table_path, day, replayed, bronze, state)
+    with scratch_dir(posixpath.dirname(table_path.rstrip("/")), "bronze-replay") as scratch:
+        stage = _Stage(f"{scratch}/replayed", table, day, state.incarnation, kept, extras)
+        limits = BatchLimits(bytes=batch_bytes)
+        with closing_consumer(bronze_consumer(kafka, REPLAY_GROUP, limits)) as consumer:
+            _check_incarnation(kafka, state, day)
+            ranges = _check_ranges(ranges, watermarks(consumer, kafka, topic, sorted(ranges)), day)
+            _assign(consumer, topic, ranges, result)
+            try:
+                stats = read_batches(
+                    consumer,
+                    result.partitions,
+                    stage.add,
+                    limits=limits,
+                    stall_timeout_s=stall_timeout_s,
+                )
+            except IngestStalled as exc:
+                raise IngestStalled(f"replay of {day}: {exc} Nothing was written.") from exc
+            result.bytes_read, result.kafka_seconds = stats.bytes_read, stats.kafka_seconds
+        started = time.monotonic()
+        replayed = stage.frame(spark)
+        _overwrite_day(spark, table_path, day, replayed, bronze, state, f"{scratch}/others")
     result.rows_written = result.messages_read
+    result.malformed = stage.malformed
     result.batches = 1
-    result.extra_columns = list(extras)
+    result.extra_columns = list(stage.extras)
     result.write_seconds = time.monotonic() - started
     return result
 
 
-def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
-    """The batches as one table of `schema`: earlier ones get the extra columns (at the end)
-    that later ones added."""
-    padded = []
-    for t in tables:
-        for name in schema.names[len(t.schema) :]:
-            t = t.append_column(pa.field(name, pa.string()), pa.nulls(len(t), pa.string()))
-        padded.append(t)
-    return pa.concat_tables(padded) if padded else schema.empty_table()
+def _assign(consumer, topic: str, ranges, result: IngestResult) -> None:
+    """Read exactly the day's offsets of each partition: `stop_at` ends each range."""
+    for partition, (first, last) in ranges.items():
+        result.partitions[partition] = PartitionProgress(
+            partition, first, end_at_start=last + 1, next_offset=first, stop_at=last + 1
+        )
+    consumer.assign([TopicPartition(topic, p, r[0]) for p, r in ranges.items()])
 
 
-def _overwrite_day(spark, table_path, day, replayed: pa.Table, bronze, state) -> None:
+class _Stage:
+    """Replayed rows as scratch Parquet files, one per batch, written with pyarrow (no
+    Spark Connect message limit); read back by Spark for the one overwrite."""
+
+    def __init__(self, path: str, table: BronzeTable, day: date, incarnation, kept, extras):
+        self.path = path
+        self.filesystem, self.root = pafs.FileSystem.from_uri(
+            path if "://" in path else f"file://{path}"
+        )
+        self.filesystem.create_dir(self.root, recursive=True)
+        self.table, self.day, self.incarnation = table, day, incarnation
+        self.kept = kept
+        # Rows missing from the damaged partition get the day's last known write time.
+        self.fallback = max(kept.values(), default=datetime.combine(day, dtime.max, tzinfo=UTC))
+        self.extras = list(extras)
+        self.parts = 0
+        self.malformed = 0
+
+    def add(self, records) -> None:
+        batch = build_batch(
+            records,
+            self.table.parse,
+            self.table.schema,
+            self.fallback,
+            self.day,
+            incarnation=self.incarnation,
+            known_extra_columns=self.extras,
+            ingestion_timestamps=self.kept,
+        )
+        self.extras = batch.extra_columns
+        self.malformed += batch.malformed
+        self._write(batch.table)
+
+    def _write(self, arrow: pa.Table) -> None:
+        name = f"{self.root}/part-{self.parts:05d}.parquet"
+        pq.write_table(arrow, name, filesystem=self.filesystem)
+        self.parts += 1
+
+    def frame(self, spark: SparkSession) -> DataFrame:
+        """Every staged row, with the extra columns any batch added (null where absent)."""
+        if not self.parts:
+            self._write(arrow_schema(self.table.schema, self.extras).empty_table())
+        schema = StructType(
+            [*self.table.schema.fields, *[StructField(e, StringType()) for e in self.extras]]
+        )
+        return spark.read.schema(schema).parquet(self.path)
+
+
+def _overwrite_day(spark, table_path, day, frame: DataFrame, bronze, state, scratch) -> None:
     """Replace partition `day` with the replayed rows plus the day's rows of other
     incarnations (staged in scratch Parquet first: a write must not read its own target)."""
-    frame = spark.createDataFrame(replayed)
     others = bronze.where(
         (F.col(PARTITION_COLUMN) == F.lit(day)) & (incarnation_of(bronze) != state.incarnation)
     )
-    add_new_columns(table_path, frame)
-    with scratch_dir(posixpath.dirname(table_path.rstrip("/")), "bronze-replay") as scratch:
-        if others.limit(1).count():
-            kept = stored(others, f"{scratch}/others")
-            missing = {
-                c: F.lit(None).cast("string") for c in frame.columns if c not in kept.columns
-            }
-            kept = kept.withColumns(missing) if missing else kept
-            frame = frame.unionByName(kept.select(*frame.columns))
-        (
-            frame.write.format("delta")
-            .mode("overwrite")
-            .option("replaceWhere", f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'")
-            .option("mergeSchema", "true")
-            .partitionBy(PARTITION_COLUMN)
-            .save(table_path)
-        )
+    add_new_columns(table_path, frame.schema)
+    if others.limit(1).count():
+        kept = stored(others, scratch)
+        absent = [c for c in frame.columns if c not in kept.columns]  # new extra columns
+        if absent:
+            kept = kept.withColumns({c: F.lit(None).cast("string") for c in absent})
+        frame = frame.unionByName(kept.select(*frame.columns))
+    (
+        frame.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'")
+        .option("mergeSchema", "true")
+        .partitionBy(PARTITION_COLUMN)
+        .save(table_path)
+    )

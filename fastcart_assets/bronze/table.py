@@ -1,6 +1,8 @@
 """A Bronze table on Delta: what it is (`BronzeTable`) and what ingestion reads and writes there.
 
 - `append_to_bronze`: one Delta commit of a batch; columns the table lacks are added first.
+- `message_slices`, `append_with_delta_rs`: a batch goes to Spark in slices that fit one
+  Spark Connect message; a single row too large for one is appended with delta-rs.
 - `stored_positions`: per Kafka partition, the last record the table holds of the topic's
   current incarnation (the resume point).
 - `read_topic_state` / `write_topic_state`: the topic's incarnation and reset decisions, kept as
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from deltalake import DeltaTable, Field
+import pyarrow as pa
+from deltalake import DeltaTable, Field, write_deltalake
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from fastcart_assets.bronze.offsets import TopicState
@@ -26,6 +31,12 @@ from fastcart_assets.delta import table_exists
 log = logging.getLogger(__name__)
 
 PARTITION_COLUMN = "ingestion_date"
+# `createDataFrame` sends an Arrow table in one gRPC message, which the Spark Connect client caps
+# at 128 MB; Sail does not take large local relations in chunks (its cache threshold is
+# 2^31 - 1). Batches are sent in slices of at most SLICE_BYTES of Arrow; a single row above
+# MAX_MESSAGE_BYTES (a value of tens of MB) cannot be sent at all and goes through delta-rs.
+SLICE_BYTES = 48 << 20
+MAX_MESSAGE_BYTES = 112 << 20
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ def append_to_bronze(frame: DataFrame, table_path: str) -> None:
     Writes resolve columns by name (checked on Sail; Delta's writer does the same), so a
     table whose later columns were added at its end takes batches in the schema's order.
     """
-    add_new_columns(table_path, frame)
+    add_new_columns(table_path, frame.schema)
     (
         frame.write.format("delta")
         .mode("append")
@@ -105,8 +116,31 @@ def append_to_bronze(frame: DataFrame, table_path: str) -> None:
     )
 
 
-def add_new_columns(table_path: str, frame: DataFrame) -> None:
-    """Add to the table, at its end, the columns of `frame` it does not have yet (nullable).
+def message_slices(table: pa.Table, limit: int) -> Iterator[pa.Table]:
+    """`table` in consecutive row slices of at most `limit` bytes (a larger row alone). Slices
+    keep the rows' order, so each holds a contiguous run of every partition's offsets."""
+    if table.nbytes <= limit or table.num_rows <= 1:
+        yield table
+        return
+    half = table.num_rows // 2
+    yield from message_slices(table.slice(0, half), limit)
+    yield from message_slices(table.slice(half), limit)
+
+
+def append_with_delta_rs(spark: SparkSession, table: pa.Table, table_path: str) -> None:
+    """Append `table` in one commit with delta-rs: for a row too large for Spark Connect."""
+    schema = from_arrow_schema(table.schema)
+    if table_exists(table_path):
+        add_new_columns(table_path, schema)
+    else:
+        append_to_bronze(spark.createDataFrame([], schema), table_path)  # as Spark creates it
+    write_deltalake(
+        table_path, table, mode="append", partition_by=[PARTITION_COLUMN], schema_mode="merge"
+    )
+
+
+def add_new_columns(table_path: str, schema: StructType) -> None:
+    """Add to the table, at its end, the columns of `schema` it does not have yet (nullable).
 
     `mergeSchema` alone is not enough: Sail 0.7 ignores it on a Delta append and silently
     drops the new columns. delta-rs adds them in a commit of their own (any type: the Delta
@@ -117,7 +151,7 @@ def add_new_columns(table_path: str, frame: DataFrame) -> None:
         return  # the first append creates the table with every column
     table = DeltaTable(table_path)
     existing = {field.name for field in table.schema().fields}
-    new = [field for field in frame.schema.fields if field.name not in existing]
+    new = [field for field in schema.fields if field.name not in existing]
     if new:
         fields = [Field.from_json(json.dumps({**f.jsonValue(), "nullable": True})) for f in new]
         table.alter.add_columns(fields)

@@ -13,11 +13,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
+from deltalake import DeltaTable
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from fastcart_assets.bronze import ingest
 from fastcart_assets.bronze.records import MAX_TIMESTAMP_MS
 from fastcart_assets.resources.kafka import KafkaResource
+from fastcart_assets.settings import BRONZE_TABLE
 from fastcart_assets_tests.bronze.helpers import (
     ALL_GREEN,
     Spec,
@@ -195,3 +198,24 @@ def test_batches_are_bounded_in_bytes(spark, settings, kafka, batch_bytes, batch
     assert bronze_metadata(result)["batches"] == batches
     assert bronze_metadata(result)["bytes_read"] == 10 * 800
     assert bronze(spark, settings).count() == 10
+
+
+def test_a_batch_too_large_for_one_spark_connect_message_is_sent_in_slices(
+    spark, settings, kafka, monkeypatch
+):
+    """With the limits scaled down: clean rows go in several appends, and a row alone above
+    the message limit goes through delta-rs; Spark reads every row back, checks are green."""
+    monkeypatch.setattr(ingest, "SLICE_BYTES", 6_000)
+    monkeypatch.setattr(ingest, "MAX_MESSAGE_BYTES", 12_000)
+    big = json.dumps(order_event(50, product_name="y" * 20_000)).encode()
+    specs = [*CLEAN, *CLEAN, Spec(value=big, headers=(("h", b"\x00"),)), *CLEAN, *CLEAN]
+    placed = produce_specs(kafka, specs)
+    result = materialize_bronze(settings)
+    assert result.success and check_results(result) == ALL_GREEN
+    assert bronze_metadata(result)["batches"] == 1
+    assert_rows_match(spark, settings, placed)
+    history = DeltaTable(settings.table_path(BRONZE_TABLE)).history()
+    appends = [h for h in history if h.get("operation") in ("WRITE", "CREATE TABLE AS SELECT")]
+    assert len(appends) >= 3
+    assert any("delta-rs" in str(h.get("clientVersion", "")) for h in appends)
+    assert bronze(spark, settings).where("order_id = 'ORD-00000050'").count() == 1

@@ -22,6 +22,29 @@ CHECK_CONTIGUOUS = "offsets_contiguous"
 CHECK_ROWS_MATCH = "rows_equal_messages_read"
 
 
+def offset_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The exactly-once checks of a Bronze asset (any Bronze table: see bronze.ingest)."""
+    return [
+        dg.AssetCheckSpec(
+            CHECK_NO_DUPLICATES,
+            asset=key,
+            blocking=True,
+            description="no Kafka coordinate (incarnation, partition, offset) twice in Bronze",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_CONTIGUOUS,
+            asset=key,
+            description="the offsets this run wrote have no gap (no loss)",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_ROWS_MATCH,
+            asset=key,
+            blocking=True,
+            description="rows written by this run = messages it read",
+        ),
+    ]
+
+
 class BronzeConfig(dg.Config):
     """Run options for Bronze ingestion."""
 
@@ -43,25 +66,7 @@ class BronzeConfig(dg.Config):
     pool="delta_bronze",
     retry_policy=TRANSIENT_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            CHECK_NO_DUPLICATES,
-            asset=BRONZE_KEY,
-            blocking=True,
-            description="no Kafka coordinate (incarnation, partition, offset) twice in Bronze",
-        ),
-        dg.AssetCheckSpec(
-            CHECK_CONTIGUOUS,
-            asset=BRONZE_KEY,
-            description="the offsets this run wrote have no gap (no loss)",
-        ),
-        dg.AssetCheckSpec(
-            CHECK_ROWS_MATCH,
-            asset=BRONZE_KEY,
-            blocking=True,
-            description="rows written by this run = messages it read",
-        ),
-    ],
+    check_specs=offset_check_specs(BRONZE_KEY),
     metadata={"table": BRONZE_TABLE},
 )
 def bronze_ecommerce_sales(
@@ -83,8 +88,8 @@ def bronze_ecommerce_sales(
     except (OffsetsOutOfRange, TopicError) as exc:
         # A data or setup problem: retrying cannot help, so fail without retries.
         raise dg.Failure(str(exc), allow_retries=False) from exc
-    yield dg.MaterializeResult(asset_key=BRONZE_KEY, metadata=_metadata(results))
-    yield from _checks(session, table_path, kafka.topic, results)
+    yield dg.MaterializeResult(asset_key=BRONZE_KEY, metadata=ingestion_metadata(results))
+    yield from offset_check_results(session, table_path, kafka.topic, results)
 
 
 def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
@@ -121,7 +126,8 @@ def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
     return results
 
 
-def _metadata(results: list[IngestResult]) -> dict:
+def ingestion_metadata(results: list[IngestResult]) -> dict:
+    """A Bronze materialization's metadata: rows, offsets, lag, resets, timings."""
     rows = sum(r.rows_written for r in results)
     seconds = sum(r.kafka_seconds + r.write_seconds for r in results)
     per_partition = {
@@ -164,7 +170,8 @@ def _run_ranges(results: list[IngestResult]) -> dict[int, dict[int, tuple[int, i
     return ranges
 
 
-def _checks(session, table_path: str, topic: str, results: list[IngestResult]):
+def offset_check_results(session, table_path: str, topic: str, results: list[IngestResult]):
+    """The results of `offset_check_specs` for a run that produced `results`."""
     ranges = _run_ranges(results)
     exists = table_exists(table_path)
     whole = audit_offsets(session, table_path, topic, None, None) if exists else []

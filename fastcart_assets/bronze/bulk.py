@@ -109,6 +109,34 @@ def bulk_parse(
     return units, sorted(slow)
 
 
+def _one_per_line(
+    values: list[bytes | None], rows: list[int], slow: set[int]
+) -> tuple[list[int], list[bytes], bytes]:
+    """The rows without a newline (the others go to `slow`), their values, and the values
+    joined one per line (each line ended by a newline, without copying them twice)."""
+    lines = [values[row] for row in rows]
+    joined = b"\n".join([*lines, b""])
+    if joined.count(b"\n") != len(lines):  # some message holds a newline
+        slow.update(row for row in rows if b"\n" in values[row])
+        rows = [row for row in rows if b"\n" not in values[row]]
+        lines = [values[row] for row in rows]
+        joined = b"\n".join([*lines, b""])
+    return rows, lines, joined
+
+
+def _ranges(starts: list[int]) -> list[tuple[int, int]]:
+    """Line ranges of at most BULK_ROWS rows and about BULK_BYTES, the last one first."""
+    todo = []
+    hi = len(starts) - 1
+    while hi > 0:
+        lo = max(hi - BULK_ROWS, 0)
+        while hi - lo > 1 and starts[hi] - starts[lo] > BULK_BYTES:
+            lo = (lo + hi + 1) // 2
+        todo.append((lo, hi))
+        hi = lo
+    return todo
+
+
 def _bulk_round(
     values: list[bytes | None],
     rows: list[int],
@@ -117,24 +145,10 @@ def _bulk_round(
     slow: set[int],
 ) -> list[int]:
     """Read `rows` in ranges, adding to `units` and `slow`; the rows to read again."""
-    lines = [values[row] for row in rows]
-    joined = b"\n".join(lines)
-    if joined.count(b"\n") != max(len(lines) - 1, 0):  # some message holds a newline
-        slow.update(row for row in rows if b"\n" in values[row])
-        rows = [row for row in rows if b"\n" not in values[row]]
-        lines = [values[row] for row in rows]
-        joined = b"\n".join(lines)
-    buffer = memoryview(joined + b"\n")
+    rows, lines, joined = _one_per_line(values, rows, slow)
+    buffer = memoryview(joined)
     starts = [0, *itertools.accumulate(len(line) + 1 for line in lines)]
-
-    todo = []
-    hi = len(lines)
-    while hi > 0:  # ranges of at most BULK_ROWS rows and about BULK_BYTES, last first
-        lo = max(hi - BULK_ROWS, 0)
-        while hi - lo > 1 and starts[hi] - starts[lo] > BULK_BYTES:
-            lo = (lo + hi + 1) // 2
-        todo.append((lo, hi))
-        hi = lo
+    todo = _ranges(starts)
     again: list[int] = []
 
     def split(lo: int, hi: int) -> None:

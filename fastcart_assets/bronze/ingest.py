@@ -12,13 +12,15 @@ topic `fastcart.public.orders`) needs only its own `BronzeTable` (bronze.table):
     ingest_new_messages(spark, kafka.model_copy(update={"topic": "fastcart.public.orders"}),
                         lake.table_path("bronze/orders_cdc"), today, table=CDC)
     replay_partition(spark, kafka_for_cdc, cdc_path, day, table=CDC)      # bronze.replay
-    audit_offsets(spark, cdc_path, topic, incarnation, ranges)           # bronze.checks
 
 where `CDC_SCHEMA` is the payload columns followed by `KAFKA_COLUMNS` and `INGESTION_COLUMNS`
 (schemas.py), and `cdc_columns(values, known_extra_columns) -> PayloadColumns` is a pure
-function building the payload columns of a batch (a tombstone's value is None). The Kafka
-columns, resume positions, incarnations, offset resets, byte-bounded batches, schema evolution
-and the monitoring commit come from here; Bronze's asset checks apply as they are.
+function building the payload columns of a batch, one row per value (a tombstone's value is
+None; `bronze.records.build_batch(records, cdc_columns, CDC_SCHEMA, ...)` tests it without
+Kafka). The Kafka columns, resume positions, incarnations, offset resets, byte-bounded
+batches, schema evolution and the monitoring commit come from here. The asset declares
+`check_specs=offset_check_specs(key)` and yields `ingestion_metadata(results)` and
+`offset_check_results(spark, cdc_path, topic, results)` (bronze.assets), as Bronze does.
 """
 
 from __future__ import annotations
@@ -108,6 +110,11 @@ def bronze_consumer(kafka: KafkaResource, group_id: str, limits: BatchLimits) ->
     )
 
 
+def _text(data: bytes | None, default: str | None = "") -> str | None:
+    """Bytes as Bronze stores them as text (`_raw`, `kafka_key`)."""
+    return default if data is None else data.decode("utf-8", "replace")
+
+
 def _verify_positions(
     consumer: Consumer,
     kafka: KafkaResource,
@@ -138,8 +145,10 @@ def _verify_positions(
                 problems[message.partition()] = (
                     f"offset {stored.offset} is beyond the topic's end ({message.error().str()})"
                 )
-            elif message.offset() != stored.offset or (
-                (message.value() or b"").decode("utf-8", "replace") != (stored.raw or "")
+            elif (
+                message.offset() != stored.offset
+                or _text(message.value()) != (stored.raw or "")
+                or _text(message.key(), None) != stored.key
             ):
                 problems[message.partition()] = (
                     f"the message at offset {stored.offset} differs from the one in Bronze"
@@ -168,6 +177,24 @@ def _plan(spark, consumer, kafka, table_path, offset_reset) -> tuple[PositionPla
     stored_next = {p: s.offset + 1 for p, s in positions.items()}
     plan = plan_positions(topic, marks, state, stored_next, mismatches, current_id, offset_reset)
     return plan, marks
+
+
+def _begin(consumer, topic, table_path, plan: PositionPlan, marks, at: datetime):
+    """Record the plan's state (a reset before reading, so it is decided once), assign the
+    start offsets; returns the run's result, the state and whether it was recorded."""
+    result = IngestResult(topic=topic, incarnation=plan.incarnation)
+    state = plan.state
+    if plan.reset is not None:
+        result.reset = plan.reset.as_metadata(at)
+        state = replace(state, last_reset=result.reset)
+        log.info("topic %s: %s", topic, plan.reset.describe())
+    persisted = _persist(table_path, topic, state)
+    for partition, start in plan.starts.items():
+        result.partitions[partition] = PartitionProgress(
+            partition, start=start, end_at_start=marks[partition].high, next_offset=start
+        )
+    consumer.assign([TopicPartition(topic, p, o) for p, o in plan.starts.items()])
+    return result, state, persisted
 
 
 def _persist(table_path: str, topic: str, state: TopicState | None) -> bool:
@@ -221,18 +248,7 @@ def ingest_new_messages(
         plan, marks = _plan(spark, consumer, kafka, table_path, offset_reset)
         if plan.error:
             raise OffsetsOutOfRange(plan.error)
-        result = IngestResult(topic=topic, incarnation=plan.incarnation)
-        state = plan.state
-        if plan.reset is not None:  # recorded before reading: a reset is decided once
-            result.reset = plan.reset.as_metadata(now())
-            state = replace(state, last_reset=result.reset)
-            log.info("topic %s: %s", topic, plan.reset.describe())
-        persisted = _persist(table_path, topic, state)
-        for partition, start in plan.starts.items():
-            result.partitions[partition] = PartitionProgress(
-                partition, start=start, end_at_start=marks[partition].high, next_offset=start
-            )
-        consumer.assign([TopicPartition(topic, p, o) for p, o in plan.starts.items()])
+        result, state, persisted = _begin(consumer, topic, table_path, plan, marks, now())
         writer = _BatchWriter(spark, table_path, table, ingestion_date, extra_columns, result, now)
         try:
             stats = read_batches(

@@ -154,7 +154,10 @@ def test_a_lake_written_before_the_record_columns_keeps_working(spark, settings,
     produce(kafka, values, partitions=1)
     # Bronze as the previous version wrote it: no key bytes, headers or incarnation.
     written = datetime.now(UTC) - timedelta(minutes=5)
-    records = [KafkaRecord(kafka.topic, 0, i, None, b"k", v) for i, v in enumerate(values)]
+    records = [
+        KafkaRecord(kafka.topic, 0, i, None, f"ORD-{i:08d}".encode(), v)  # as `produce` keys them
+        for i, v in enumerate(values)
+    ]
     old = to_bronze_batch(records, written, today_utc()).table
     old = old.drop_columns(["kafka_key_bytes", "kafka_headers", "kafka_incarnation"])
     table = settings.table_path(BRONZE_TABLE)

@@ -9,18 +9,21 @@ The machinery serves any Bronze table of one topic; a second table (say `bronze/
 topic `fastcart.public.orders`) needs only its own `BronzeTable` (bronze.table):
 
     CDC = BronzeTable(schema=CDC_SCHEMA, parse=cdc_columns, consumer_group="fastcart-cdc")
-    ingest_new_messages(spark, kafka.model_copy(update={"topic": "fastcart.public.orders"}),
-                        lake.table_path("bronze/orders_cdc"), today, table=CDC)
-    replay_partition(spark, kafka_for_cdc, cdc_path, day, table=CDC)      # bronze.replay
+    cdc_kafka = kafka.model_copy(update={"topic": "fastcart.public.orders"})
+    cdc_path = lake.table_path("bronze/orders_cdc")
+    ingest_new_messages(spark, cdc_kafka, cdc_path, today, table=CDC)   # new records
+    replay_partition(spark, cdc_kafka, cdc_path, day, table=CDC)        # a past day (replay.py)
 
-where `CDC_SCHEMA` is the payload columns followed by `KAFKA_COLUMNS` and `INGESTION_COLUMNS`
+where `CDC_SCHEMA` is the payload columns and `_raw` (the value as text: a run re-reads the
+last record it holds and compares) followed by `KAFKA_COLUMNS` and `INGESTION_COLUMNS`
 (schemas.py), and `cdc_columns(values, known_extra_columns) -> PayloadColumns` is a pure
-function building the payload columns of a batch, one row per value (a tombstone's value is
+function building those payload columns and `_raw`, one row per value (a tombstone's value is
 None; `bronze.records.build_batch(records, cdc_columns, CDC_SCHEMA, ...)` tests it without
 Kafka). The Kafka columns, resume positions, incarnations, offset resets, byte-bounded
 batches, schema evolution and the monitoring commit come from here. The asset declares
 `check_specs=offset_check_specs(key)` and yields `ingestion_metadata(results)` and
-`offset_check_results(spark, cdc_path, topic, results)` (bronze.assets), as Bronze does.
+`offset_check_results(spark, cdc_path, cdc_kafka.topic, results)` (bronze.assets), as Bronze
+does. Each table keeps its own incarnation state (a property of that table).
 """
 
 from __future__ import annotations

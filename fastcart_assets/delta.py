@@ -50,6 +50,25 @@ def check_readable(path: str) -> bool:
     return True
 
 
+# Set by maintenance when it applies retention: rows dated before it are gone from the table.
+RETENTION_PROPERTY = "fastcart.retention.applied_before"
+
+
+def retention_applied(path: str) -> date | None:
+    """The date before which retention has deleted the table's rows (None: it never ran)."""
+    if not table_exists(path):
+        return None
+    value = DeltaTable(path).metadata().configuration.get(RETENTION_PROPERTY)
+    return date.fromisoformat(value) if value else None
+
+
+def record_retention(table: DeltaTable, cutoff: date) -> None:
+    """Record that retention deleted the rows dated before `cutoff`."""
+    table.alter.set_table_properties(
+        {RETENTION_PROPERTY: cutoff.isoformat()}, raise_if_not_exists=False
+    )
+
+
 def ensure_table(
     spark: SparkSession, path: str, schema: StructType, partitions: Sequence[str]
 ) -> None:

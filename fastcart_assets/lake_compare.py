@@ -7,7 +7,8 @@ from collections import Counter
 from deltalake import DeltaTable
 
 from fastcart_assets.delta import table_exists
-from fastcart_assets.settings import GOLD_TABLES, Settings
+from fastcart_assets.settings import Settings
+from fastcart_assets.tables import GOLD
 
 Snapshot = dict[str, Counter]
 
@@ -23,7 +24,7 @@ def gold_snapshot(settings: Settings) -> Snapshot:
     """Every Gold table of the lake that exists, as row multisets."""
     return {
         table: table_rows(settings.table_path(table))
-        for table in GOLD_TABLES
+        for table in (t.path for t in GOLD)
         if table_exists(settings.table_path(table))
     }
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 from deltalake import DeltaTable
 
-from fastcart_assets.delta import table_exists
+from fastcart_assets.delta import record_retention, table_exists
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.scratch import SCRATCH_DIR, filesystem_of
 from fastcart_assets.settings import Settings
@@ -65,9 +65,11 @@ def _plan(table: DeltaTable, info: TableInfo, today: date, dry_run: bool) -> Tab
     plan.cutoff = retention_cutoff(info, today)
     if plan.cutoff is not None:
         plan.expired_rows = _expired_rows(table, info.date_column, plan.cutoff)
-        if plan.expired_rows and not dry_run:
-            # The predicate holds a computed date, never a value read from the data.
-            table.delete(f"{info.date_column} < '{plan.cutoff.isoformat()}'")
+        if not dry_run:
+            if plan.expired_rows:
+                # The predicate holds a computed date, never a value read from the data.
+                table.delete(f"{info.date_column} < '{plan.cutoff.isoformat()}'")
+            record_retention(table, plan.cutoff)  # recomputes from this table now refuse
     if not dry_run:
         table.optimize.compact(target_size=TARGET_FILE_BYTES)
         table.update_incremental()

@@ -9,6 +9,7 @@ deadline, for its pools (`runs.py`).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import date
 import dagster as dg
 
 from fastcart_assets import planner, progress, runs
+from fastcart_assets.delta import retention_applied
 from fastcart_assets.metadata import PARTITION_ROW_COUNT
 from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
 from fastcart_assets.tables import BRONZE, RULE_METRICS, SILVER, SILVER_REJECTED, gold_asset_keys
@@ -37,7 +39,8 @@ class StageResult:
     error_checks_failed: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)  # rows written, per table
     seconds: float = 0.0
-    error: str | None = None  # why the run failed, in the words of the step that failed
+    errors: list[str] = field(default_factory=list)  # why a step failed, one line each
+    warnings: list[str] = field(default_factory=list)  # what the run logged as warnings
 
 
 @dataclass
@@ -114,9 +117,7 @@ def execute(
         rows=_rows_written(result),
         seconds=time.monotonic() - started,
     )
-    failures = [event.step_failure_data.error for event in result.get_step_failure_events()]
-    if failures and failures[-1] is not None:
-        stage.error = _reason(failures[-1])
+    _collect_messages(instance, result, stage)
     for check in result.get_asset_check_evaluations():
         label = f"{check.asset_key.to_user_string()}:{check.check_name}"
         if check.partition:
@@ -130,17 +131,26 @@ def execute(
     return stage
 
 
-def _reason(error) -> str:
-    """The innermost message of a step's error (dg.Failure's description, or the exception)."""
-    if error.cls_name == "DagsterExecutionInterruptedError":
-        return "interrupted (Ctrl-C or SIGTERM)"
-    while error.cause is not None and error.cls_name in ("RetryRequestedFromPolicy", None):
-        error = error.cause
-    message = error.message.strip()
-    prefix = f"{error.cls_name}: " if error.cls_name else ""
-    if prefix and message.startswith(prefix):
-        message = message[len(prefix) :]
-    return message
+def _collect_messages(
+    instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, stage: StageResult
+) -> None:
+    """The run's failure messages (a `dg.Failure`'s description, else the error's first line)
+    and the warnings its steps logged; stack traces stay in the run's log."""
+    for event in result.get_step_failure_events():
+        failure = event.step_failure_data
+        user = failure.user_failure_data
+        text = user.description if user and user.description else None
+        if (
+            failure.error is not None
+            and failure.error.cls_name == "DagsterExecutionInterruptedError"
+        ):
+            text = "interrupted (Ctrl-C or SIGTERM)"
+        if text is None and failure.error is not None:
+            text = failure.error.message.strip().splitlines()[0]
+        stage.errors.append(text or "the step failed")
+    for entry in instance.all_logs(result.run_id):
+        if not entry.is_dagster_event and entry.level >= logging.WARNING:
+            stage.warnings.append(entry.user_message)
 
 
 def run_catch_up(
@@ -182,7 +192,8 @@ def run_catch_up(
         ):
             ok = ok and stage("silver", silver_keys, first, last, {progress.LAYER_TAG: "silver"})
     if ok:
-        for plan in progress.gold_plans(instance, FIRST_DATE, today):
+        expired = retention_applied(defs.resources["lake"].table_path(SILVER.path))
+        for plan in progress.gold_plans(instance, FIRST_DATE, today, not_before=expired):
             outcome.blocked += [b for b in plan.blocked if b not in outcome.blocked]
             for part, (first, last) in enumerate(plan.ranges):
                 tags = progress.gold_run_tags(plan, part, TRIGGER)

@@ -19,7 +19,6 @@ from fastcart_assets.tables import (
     CUSTOMER_ANALYTICS,
     SALES_PERFORMANCE,
     SILVER,
-    retention_cutoff,
 )
 
 # Metadata the Silver asset records on each partition's materialization: the dates its rows
@@ -167,12 +166,12 @@ def earlier_blocked(
 
 
 def gold_plans(
-    instance: dg.DagsterInstance, first_date: date, today: date
+    instance: dg.DagsterInstance, first_date: date, today: date, not_before: date | None = None
 ) -> list[planner.GoldPlan]:
-    """For each Gold group, the partition ranges Silver's new materializations call for."""
+    """For each Gold group, the partition ranges Silver's new materializations call for; dates
+    before `not_before` (Silver's retention has deleted their input) are never recomputed."""
     status = _RunStatus(instance)
-    # Dates whose Silver input retention has deleted are never recomputed (Gold keeps them).
-    first_date = max(first_date, retention_cutoff(SILVER, today) or first_date)
+    first_date = max(first_date, not_before or first_date)
     plans = []
     for group in GOLD_GROUPS:
         after = gold_progress(instance, group)

@@ -90,6 +90,13 @@ def render() -> str:
         "## Bronze",
         "",
         "Unknown top-level payload fields are appended as STRING columns (schema evolution).",
+        "`kafka_key` is the key as text (invalid UTF-8 as U+FFFD), `kafka_key_bytes` the exact "
+        "bytes; `kafka_headers` keeps every header in order (duplicates, null values); "
+        "`kafka_timestamp` is null when the record timestamp is not a positive instant before "
+        "year 10000. Offsets restart when a topic is recreated: a record is identified by "
+        "(`kafka_incarnation`, `kafka_partition`, `kafka_offset`); null `kafka_incarnation` "
+        "(rows written before the column existed) means 1. Columns added to an existing table "
+        "go to its end.",
         "",
         "```sql",
         ddl("bronze/ecommerce_sales", BRONZE_SCHEMA, ("ingestion_date",)),

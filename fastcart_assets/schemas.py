@@ -1,13 +1,16 @@
 """Event and table schemas, written once and imported everywhere (docs are generated from them).
 
-Bronze keeps the seed's event schema (SPEC.md §4-5) plus Kafka coordinates and `_raw`; Silver
-types and flattens it (§6); the rejected table keeps Bronze's columns plus the reasons.
+Bronze keeps the seed's event schema (SPEC.md §4-5) plus `_raw`, the Kafka record's coordinates
+and metadata; Silver types and flattens it (§6) and carries `BRONZE_LINEAGE_COLUMNS`; the
+rejected table keeps those Bronze columns plus the reasons. The Arrow schema of a Bronze batch
+is derived from `BRONZE_SCHEMA` (`bronze.records.arrow_schema`).
 """
 
 from __future__ import annotations
 
 from pyspark.sql.types import (
     ArrayType,
+    BinaryType,
     BooleanType,
     DateType,
     DoubleType,
@@ -54,6 +57,24 @@ KAFKA_COORDINATES = StructType(
     ]
 )
 
+# The rest of a Kafka record, kept by every Bronze table (not carried into Silver): the key's
+# exact bytes, the headers in order (duplicates and null values kept), and the topic's
+# incarnation — offsets restart when a topic is deleted and recreated, so a record's identity
+# is (incarnation, partition, offset); null in rows written before the column existed = 1.
+KAFKA_RECORD_METADATA = StructType(
+    [
+        StructField("kafka_key_bytes", BinaryType()),
+        StructField(
+            "kafka_headers",
+            ArrayType(
+                StructType([StructField("key", StringType()), StructField("value", BinaryType())])
+            ),
+        ),
+        StructField("kafka_incarnation", IntegerType()),
+    ]
+)
+KAFKA_COLUMNS = StructType([*KAFKA_COORDINATES.fields, *KAFKA_RECORD_METADATA.fields])
+
 INGESTION_COLUMNS = StructType(
     [
         StructField("ingestion_timestamp", TimestampType(), nullable=False),
@@ -61,17 +82,22 @@ INGESTION_COLUMNS = StructType(
     ]
 )
 
-# Bronze: payload columns, then `_raw`, Kafka coordinates and ingestion metadata. Unknown
-# top-level payload fields are added after the payload columns as string columns.
+# Bronze: payload columns, then `_raw`, the Kafka columns and ingestion metadata. Unknown
+# top-level payload fields become string columns at the end of the table (schema evolution),
+# and so do columns added after a table was created (writes go by name, not by position).
 BRONZE_SCHEMA = StructType(
     [
         *EVENT_SCHEMA.fields,
         StructField("_raw", StringType()),
-        *KAFKA_COORDINATES.fields,
+        *KAFKA_COLUMNS.fields,
         *INGESTION_COLUMNS.fields,
     ]
 )
 BRONZE_METADATA_COLUMNS = tuple(
+    ["_raw", *KAFKA_COLUMNS.fieldNames(), *INGESTION_COLUMNS.fieldNames()]
+)
+# What Silver carries from a Bronze row (the rest of the Kafka record stays in Bronze).
+BRONZE_LINEAGE_COLUMNS = tuple(
     ["_raw", *KAFKA_COORDINATES.fieldNames(), *INGESTION_COLUMNS.fieldNames()]
 )
 

@@ -6,7 +6,7 @@ import dagster as dg
 
 from fastcart_assets import progress
 from fastcart_assets.bronze.assets import BRONZE_KEY
-from fastcart_assets.delta import TableUnreadable, check_readable
+from fastcart_assets.delta import TableUnreadable, check_readable, retention_applied
 from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError
 from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
 from fastcart_assets.quality.freshness import (
@@ -16,7 +16,7 @@ from fastcart_assets.quality.freshness import (
 )
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
-from fastcart_assets.tables import BRONZE, gold_asset_keys
+from fastcart_assets.tables import BRONZE, SILVER, gold_asset_keys
 
 # Kafka look-ups must end well before Dagster's sensor tick limit (60 s by default).
 SENSOR_KAFKA_TIMEOUT_S = 5.0
@@ -77,10 +77,11 @@ def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, la
     "included) and the customer snapshots from the earliest of them through today, as the "
     "planner decides (the same plan `fastcart run` follows).",
 )
-def silver_touched_dates_sensor(context: dg.SensorEvaluationContext):
+def silver_touched_dates_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     """Gold for the dates Silver touched since Gold last caught up; snapshots through today."""
     requests, waiting = [], []
-    for plan in progress.gold_plans(context.instance, FIRST_DATE, today_utc()):
+    expired = retention_applied(lake.table_path(SILVER.path))
+    for plan in progress.gold_plans(context.instance, FIRST_DATE, today_utc(), expired):
         waiting += [f"{b.partition} ({b.reason})" for b in plan.blocked]
         if progress.gold_in_progress(context.instance, plan.group):
             continue  # its plan already runs; look again when it has finished

@@ -83,20 +83,21 @@ def retention_cutoff(table: TableInfo, today: date) -> date | None:
     return today - timedelta(days=table.retention_days)
 
 
-def expired_inputs(source: TableInfo, dates: Sequence[date], today: date) -> str | None:
+def expired_inputs(source: TableInfo, dates: Sequence[date], applied: date | None) -> str | None:
     """Why recomputing `dates` from `source` would be wrong, or None when it is fine.
 
-    A table computed from `source` must not be recomputed for a date whose input retention has
-    already deleted: the partition would be replaced with fewer rows, or with none.
+    `applied` is the date before which retention has deleted `source`'s rows (None: it never
+    ran). A table computed from `source` must not be recomputed for such a date: the partition
+    would be replaced with fewer rows, or with none.
     """
-    cutoff = retention_cutoff(source, today)
-    expired = sorted(d for d in dates if cutoff is not None and d < cutoff)
+    expired = sorted(d for d in dates if applied is not None and d < applied)
     if not expired:
         return None
     return (
-        f"{source.path} keeps {source.retention_days} days (rows before {cutoff}), so "
-        f"{', '.join(d.isoformat() for d in expired[:5])}{' …' if len(expired) > 5 else ''} "
-        "cannot be recomputed from it: the partitions are kept as they are. Nothing was written."
+        f"{source.path} keeps {source.retention_days} days and has deleted the rows before "
+        f"{applied}, so {', '.join(d.isoformat() for d in expired[:5])}"
+        f"{' …' if len(expired) > 5 else ''} cannot be recomputed from it: the partitions are "
+        "kept as they are. Nothing was written."
     )
 
 

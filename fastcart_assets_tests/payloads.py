@@ -41,6 +41,9 @@ RESERVED = {
     "kafka_offset",
     "kafka_timestamp",
     "kafka_key",
+    "kafka_key_bytes",
+    "kafka_headers",
+    "kafka_incarnation",
     "ingestion_timestamp",
     "ingestion_date",
 }

@@ -11,6 +11,7 @@ from fastcart_assets import progress
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
 from fastcart_assets.definitions import build_definitions, build_resources
 from fastcart_assets.partitions import partition_key, today_utc
+from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.sensors import silver_touched_dates_sensor
 from fastcart_assets.silver.assets import SILVER_KEY
 from fastcart_assets.tables import BRONZE
@@ -85,8 +86,11 @@ def _silver_materialization(instance, partition, touched, errors=()) -> None:
     )
 
 
-def _gold_sensor(instance):
-    return silver_touched_dates_sensor(dg.build_sensor_context(instance=instance))
+def _gold_sensor(instance, lake_root="/nonexistent-lake"):
+    context = dg.build_sensor_context(
+        instance=instance, resources={"lake": LakeResource(root=lake_root)}
+    )
+    return silver_touched_dates_sensor(context)
 
 
 def _ranges(requests) -> dict[str, tuple[str, str]]:

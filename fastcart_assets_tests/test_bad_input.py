@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from fastcart_assets.bronze.ingest import append_to_bronze, ingest_new_messages
-from fastcart_assets.bronze.parse import MAX_EXTRA_COLUMNS, KafkaRecord, to_bronze_batch
+from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
+from fastcart_assets.bronze.payload import MAX_EXTRA_COLUMNS
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.silver.rules import HARD_RULES, SOFT_RULES
 from fastcart_assets.silver.transforms import parse_timestamp

@@ -23,7 +23,7 @@ from fastcart_assets.maintenance import maintain_table
 from fastcart_assets.resources.spark import spark_session
 from fastcart_assets.sensors import kafka_sensor
 from fastcart_assets.sql_guard import WriteRefused, check_read_only
-from fastcart_assets.tables import BRONZE
+from fastcart_assets.tables import BRONZE, SILVER
 from fastcart_assets.validation import validate
 from fastcart_assets_tests.helpers import order_event
 
@@ -179,25 +179,47 @@ def test_run_with_the_broker_down_answers_in_one_line_within_seconds(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("group", "days_ago", "source"),
-    [("silver", 100, "bronze/ecommerce_sales keeps 90 days"), ("gold", 400, "keeps 365 days")],
+    ("group", "source", "layer"),
+    [
+        ("silver", "bronze/ecommerce_sales keeps 90 days", BRONZE),
+        ("gold", "silver/ecommerce_sales keeps 365 days", SILVER),
+    ],
 )
-def test_a_recompute_whose_inputs_expired_is_refused_and_writes_nothing(
-    settings, group, days_ago, source
+def test_a_recompute_whose_inputs_retention_deleted_is_refused_and_writes_nothing(
+    settings, spark, group, source, layer
 ):
     from datetime import timedelta
 
+    from deltalake import DeltaTable
+
     from fastcart_assets.definitions import build_definitions
+    from fastcart_assets.delta import record_retention
     from fastcart_assets.partitions import today_utc
 
+    cutoff = today_utc() - timedelta(days=layer.retention_days)
+    input_path = settings.table_path(layer.path)
+    spark.range(1).write.format("delta").save(input_path)
+    record_retention(DeltaTable(input_path), cutoff)  # as maintenance does
     defs = build_definitions(settings)
-    day = (today_utc() - timedelta(days=days_ago)).isoformat()
     job = defs.resolve_implicit_global_asset_job_def()
     keys = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == group]
     keys = [k for k in keys if k.path[1] in ("ecommerce_sales", "sales_performance")][:1]
-    result = job.execute_in_process(asset_selection=keys, partition_key=day, raise_on_error=False)
+    expired = (cutoff - timedelta(days=1)).isoformat()
+    result = job.execute_in_process(
+        asset_selection=keys, partition_key=expired, raise_on_error=False
+    )
     assert not result.success
     [failure] = result.get_step_failure_events()
-    assert source in failure.step_failure_data.error.message
-    assert "cannot be recomputed" in failure.step_failure_data.error.message
-    assert not any(Path(settings.lake_root).glob("*/*/_delta_log"))
+    message = failure.step_failure_data.user_failure_data.description
+    assert source in message and "cannot be recomputed" in message
+    written = {
+        p.parent.parent.relative_to(settings.lake_root)
+        for p in Path(settings.lake_root).glob("**/_delta_log/*.json")
+    }
+    assert {str(w) for w in written} == {layer.path}
+    kept = job.execute_in_process(
+        asset_selection=keys, partition_key=cutoff.isoformat(), raise_on_error=False
+    )
+    assert "cannot be recomputed" not in str(
+        [e.step_failure_data.user_failure_data for e in kept.get_step_failure_events()]
+    )

@@ -4,12 +4,8 @@ import dagster as dg
 from pydantic import Field
 
 from fastcart_assets.bronze.checks import audit_offsets, duplicates_by_date, run_ranges
-from fastcart_assets.bronze.ingest import (
-    OFFSET_RESETS,
-    IngestResult,
-    OffsetsOutOfRange,
-    ingest_new_messages,
-)
+from fastcart_assets.bronze.ingest import IngestResult, OffsetsOutOfRange, ingest_new_messages
+from fastcart_assets.bronze.offsets import OFFSET_RESETS
 from fastcart_assets.bronze.replay import replay_partition
 from fastcart_assets.delta import table_exists
 from fastcart_assets.kafka.topics import TopicError
@@ -34,7 +30,10 @@ CHECK_ROWS_MATCH = "rows_equal_messages_read"
 class BronzeConfig(dg.Config):
     """Run options for Bronze ingestion."""
 
-    batch_size: int = Field(50_000, description="messages per Delta commit (bounds memory)")
+    batch_size: int = Field(50_000, description="messages per Delta commit at most")
+    batch_bytes: int = Field(
+        64 << 20, description="bytes of messages per Delta commit at most (bounds memory)"
+    )
     offset_reset: str = Field(
         "fail",
         description="when Bronze's stored offsets are not in the topic: fail, earliest or latest",
@@ -43,12 +42,27 @@ class BronzeConfig(dg.Config):
 
 # Every check is evaluated per partition of the run (a replay range has several).
 CHECK_DESCRIPTIONS = {
-    CHECK_NO_DUPLICATES: "no Kafka coordinate (partition, offset) of the partition's rows occurs "
-    "twice in Bronze",
+    CHECK_NO_DUPLICATES: "no Kafka coordinate (incarnation, partition, offset) of the "
+    "partition's rows occurs twice in Bronze",
     CHECK_CONTIGUOUS: "the offsets this run wrote for the partition have no gap (no loss)",
     CHECK_ROWS_MATCH: "rows written for the partition = messages read for it",
 }
 BLOCKING_CHECKS = (CHECK_NO_DUPLICATES, CHECK_ROWS_MATCH)
+
+
+def offset_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The exactly-once checks of a Bronze asset, per partition (any Bronze table: see
+    bronze.ingest)."""
+    return [
+        dg.AssetCheckSpec(
+            name,
+            asset=key,
+            blocking=name in BLOCKING_CHECKS,
+            partitions_def=daily_partitions,
+            description=description,
+        )
+        for name, description in CHECK_DESCRIPTIONS.items()
+    ]
 
 
 @dg.asset(
@@ -60,16 +74,7 @@ BLOCKING_CHECKS = (CHECK_NO_DUPLICATES, CHECK_ROWS_MATCH)
     pool="delta_bronze",
     retry_policy=TRANSIENT_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[
-        dg.AssetCheckSpec(
-            name,
-            asset=BRONZE_KEY,
-            blocking=name in BLOCKING_CHECKS,
-            partitions_def=daily_partitions,
-            description=description,
-        )
-        for name, description in CHECK_DESCRIPTIONS.items()
-    ],
+    check_specs=offset_check_specs(BRONZE_KEY),
     metadata=spec_metadata(BRONZE, BRONZE_SCHEMA),
 )
 def bronze_ecommerce_sales(
@@ -82,6 +87,8 @@ def bronze_ecommerce_sales(
     """Raw order events from Kafka, one row per message, resumed from the offsets Bronze holds."""
     if config.offset_reset not in OFFSET_RESETS:
         raise dg.Failure(f"offset_reset must be one of {', '.join(OFFSET_RESETS)}")
+    if config.batch_size < 1 or config.batch_bytes < 1:
+        raise dg.Failure("batch_size and batch_bytes must be positive")
     table_path = lake.table_path(BRONZE.path)
     session = spark.spark_session
     try:
@@ -97,9 +104,9 @@ def bronze_ecommerce_sales(
             "messages_read": dg.MetadataValue.int(result.messages_read),
         }
         context.add_asset_metadata({**standard[day], **own}, partition_key=day.isoformat())
-    yield dg.MaterializeResult(asset_key=BRONZE_KEY, metadata=_metadata(results))
+    yield dg.MaterializeResult(asset_key=BRONZE_KEY, metadata=ingestion_metadata(results))
     yield from yield_evaluations(
-        context, _evaluations(session, table_path, kafka.topic, days, results)
+        context, offset_evaluations(BRONZE_KEY, session, table_path, kafka.topic, days, results)
     )
 
 
@@ -120,19 +127,25 @@ def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
                 table_path,
                 day,
                 batch_size=config.batch_size,
+                batch_bytes=config.batch_bytes,
                 offset_reset=config.offset_reset,
                 on_batch=lambda r: context.log.info(
                     "committed %d rows in %d batches", r.rows_written, r.batches
                 ),
             )
+            if result.reset:
+                context.log.warning("topic %s: %s", kafka.topic, result.reset["description"])
         else:
             context.log.info("replaying Bronze partition %s from Kafka", day)
-            result = replay_partition(session, kafka, table_path, day)
+            result = replay_partition(
+                session, kafka, table_path, day, batch_bytes=config.batch_bytes
+            )
         results.append(result)
     return results
 
 
-def _metadata(results: list[IngestResult]) -> dict:
+def ingestion_metadata(results: list[IngestResult]) -> dict:
+    """A Bronze materialization's metadata: rows, offsets, lag, resets, timings."""
     rows = sum(r.rows_written for r in results)
     seconds = sum(r.kafka_seconds + r.write_seconds for r in results)
     per_partition = {
@@ -149,10 +162,13 @@ def _metadata(results: list[IngestResult]) -> dict:
         "rows": dg.MetadataValue.int(rows),
         "messages_read": dg.MetadataValue.int(sum(r.messages_read for r in results)),
         "malformed": dg.MetadataValue.int(sum(r.malformed for r in results)),
+        "bytes_read": dg.MetadataValue.int(sum(r.bytes_read for r in results)),
+        "kafka_incarnation": dg.MetadataValue.int(results[-1].incarnation if results else 1),
         "batches": dg.MetadataValue.int(sum(r.batches for r in results)),
         "offsets": dg.MetadataValue.json(per_partition),
         "lag": dg.MetadataValue.int(sum(p.lag for r in results for p in r.partitions.values())),
         "new_columns": dg.MetadataValue.json(results[-1].extra_columns if results else []),
+        "offset_reset": dg.MetadataValue.json([r.reset for r in results if r.reset]),
         "kafka_seconds": dg.MetadataValue.float(round(sum(r.kafka_seconds for r in results), 3)),
         "write_seconds": dg.MetadataValue.float(round(sum(r.write_seconds for r in results), 3)),
         "throughput_rows_per_s": dg.MetadataValue.float(
@@ -161,13 +177,19 @@ def _metadata(results: list[IngestResult]) -> dict:
     }
 
 
-def _evaluations(session, table_path: str, topic: str, days, results: list[IngestResult]):
-    """The three checks on each partition of the run."""
+def offset_evaluations(
+    key: dg.AssetKey, session, table_path: str, topic: str, days, results: list[IngestResult]
+):
+    """The checks of `offset_check_specs` on each partition of a run that produced `results`
+    (one per partition date, in order): uniqueness over the whole table, contiguity and count
+    within the offsets the run read, in the incarnation it read."""
     exists = table_exists(table_path)
     repeated = duplicates_by_date(session, table_path, topic, days) if exists else {}
     for day, result in zip(days, results, strict=True):
         ranges = run_ranges(result)
-        in_run = audit_offsets(session, table_path, topic, ranges) if exists else []
+        in_run = (
+            audit_offsets(session, table_path, topic, result.incarnation, ranges) if exists else []
+        )
         rows, duplicates = repeated.get(day, (0, 0))
         missing = {f"missing_in_kafka_partition_{a.partition}": a.missing for a in in_run}
         read, in_table = result.messages_read, sum(a.rows for a in in_run)
@@ -190,7 +212,7 @@ def _evaluations(session, table_path: str, topic: str, days, results: list[Inges
         ]
         for check in checks:
             yield invariant_evaluation(
-                BRONZE_KEY,
+                key,
                 check,
                 CHECK_DESCRIPTIONS[check.name],
                 blocking=check.name in BLOCKING_CHECKS,

@@ -1,4 +1,9 @@
-"""Bronze's data-quality queries: coordinates unique and contiguous, rows = messages read."""
+"""Bronze's data-quality queries: coordinates unique and contiguous, rows = messages read.
+
+A record's coordinates are (incarnation, partition, offset): offsets restart when the topic is
+recreated (bronze.offsets), so uniqueness is per incarnation and contiguity is checked within
+the incarnation a run read.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,14 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from fastcart_assets.bronze.ingest import IngestResult
+from fastcart_assets.bronze.table import incarnation_of
 
 
 @dataclass(frozen=True)
 class OffsetAudit:
-    """Per Kafka partition: rows, distinct offsets and the offset span held in Bronze."""
+    """Per incarnation and Kafka partition: rows, distinct offsets and the offset span."""
 
+    incarnation: int
     partition: int
     rows: int
     distinct_offsets: int
@@ -31,10 +38,18 @@ class OffsetAudit:
 
 
 def audit_offsets(
-    spark: SparkSession, table_path: str, topic: str, ranges: dict[int, tuple[int, int]] | None
+    spark: SparkSession,
+    table_path: str,
+    topic: str,
+    incarnation: int | None,
+    ranges: dict[int, tuple[int, int]] | None,
 ) -> list[OffsetAudit]:
-    """Audit Bronze's offsets of `topic`, within `ranges` (partition -> [first, last]) if given."""
+    """Audit Bronze's offsets of `topic`: of every incarnation (`incarnation` None) or of one,
+    within `ranges` (partition -> [first, last]) if given."""
     bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
+    bronze = bronze.withColumn("_incarnation", incarnation_of(bronze))
+    if incarnation is not None:
+        bronze = bronze.where(F.col("_incarnation") == incarnation)
     if ranges is not None:
         if not ranges:
             return []
@@ -46,18 +61,19 @@ def audit_offsets(
             in_range = cond if in_range is None else in_range | cond
         bronze = bronze.where(in_range)
     rows = (
-        bronze.groupBy("kafka_partition")
+        bronze.groupBy("_incarnation", "kafka_partition")
         .agg(
             F.count(F.lit(1)).alias("rows"),
             F.countDistinct("kafka_offset").alias("distinct_offsets"),
             F.min("kafka_offset").alias("first"),
             F.max("kafka_offset").alias("last"),
         )
-        .orderBy("kafka_partition")
+        .orderBy("_incarnation", "kafka_partition")
         .collect()
     )
     return [
-        OffsetAudit(r.kafka_partition, r.rows, r.distinct_offsets, r.first, r.last) for r in rows
+        OffsetAudit(r._incarnation, r.kafka_partition, r.rows, r.distinct_offsets, r.first, r.last)
+        for r in rows
     ]
 
 
@@ -71,10 +87,11 @@ def run_ranges(result: IngestResult) -> dict[int, tuple[int, int]]:
 def duplicates_by_date(
     spark: SparkSession, table_path: str, topic: str, days: list[date]
 ) -> dict[date, tuple[int, int]]:
-    """Per ingestion date of `days`: (rows, rows whose Kafka coordinate of `topic` occurs more
-    than once in the whole table)."""
+    """Per ingestion date of `days`: (rows, rows whose Kafka coordinate of `topic` — incarnation,
+    partition, offset — occurs more than once in the whole table)."""
     bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
-    coordinates = ["kafka_partition", "kafka_offset"]
+    bronze = bronze.withColumn("_incarnation", incarnation_of(bronze))
+    coordinates = ["_incarnation", "kafka_partition", "kafka_offset"]
     repeated = (
         bronze.groupBy(*coordinates)
         .count()

@@ -1,9 +1,29 @@
-"""Exactly-once Kafka -> Bronze ingestion: the Bronze table is the checkpoint.
+"""Exactly-once Kafka -> Bronze ingestion of new messages: the Bronze table is the checkpoint.
 
 Each batch is one Delta append holding, per Kafka partition, the offsets right after the
-highest offset already in Bronze. A crash before the commit writes nothing; a crash after it
-leaves rows whose offsets the next run starts after. Consumer-group commits are made after the
-run for lag monitoring only and are never read back.
+highest offset already in Bronze (in the topic's current incarnation). A crash before the
+commit writes nothing; a crash after it leaves rows whose offsets the next run starts after.
+Consumer-group commits are made after the run for lag monitoring only and are never read back.
+
+The machinery serves any Bronze table of one topic; a second table (say `bronze/orders_cdc` of
+topic `fastcart.public.orders`) needs only its own `BronzeTable` (bronze.table):
+
+    CDC = BronzeTable(schema=CDC_SCHEMA, parse=cdc_columns, consumer_group="fastcart-cdc")
+    cdc_kafka = kafka.model_copy(update={"topic": "fastcart.public.orders"})
+    cdc_path = lake.table_path("bronze/orders_cdc")
+    ingest_new_messages(spark, cdc_kafka, cdc_path, today, table=CDC)   # new records
+    replay_partition(spark, cdc_kafka, cdc_path, day, table=CDC)        # a past day (replay.py)
+
+where `CDC_SCHEMA` is the payload columns and `_raw` (the value as text: a run re-reads the
+last record it holds and compares) followed by `KAFKA_COLUMNS` and `INGESTION_COLUMNS`
+(schemas.py), and `cdc_columns(values, known_extra_columns) -> PayloadColumns` is a pure
+function building those payload columns and `_raw`, one row per value (a tombstone's value is
+None; `bronze.records.build_batch(records, cdc_columns, CDC_SCHEMA, ...)` tests it without
+Kafka). The Kafka columns, resume positions, incarnations, offset resets, byte-bounded
+batches, schema evolution and the monitoring commit come from here. The asset declares
+`check_specs=offset_check_specs(key)` and yields `ingestion_metadata(results)` and
+`offset_check_results(spark, cdc_path, cdc_kafka.topic, results)` (bronze.assets), as Bronze
+does. Each table keeps its own incarnation state (a property of that table).
 """
 
 from __future__ import annotations
@@ -12,25 +32,41 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
-from deltalake import DeltaTable, Field
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from pyspark.sql import SparkSession
 
-from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
+from fastcart_assets.bronze.offsets import OFFSET_RESETS, PositionPlan, TopicState, plan_positions
+from fastcart_assets.bronze.parse import ORDER_EVENTS
+from fastcart_assets.bronze.reader import (
+    BatchLimits,
+    IngestStalled,
+    PartitionProgress,
+    read_batches,
+)
+from fastcart_assets.bronze.records import KafkaRecord, build_batch
+from fastcart_assets.bronze.table import (
+    MAX_MESSAGE_BYTES,
+    SLICE_BYTES,
+    BronzeTable,
+    StoredPosition,
+    append_to_bronze,
+    append_with_delta_rs,
+    extra_columns_of,
+    message_slices,
+    read_topic_state,
+    stored_positions,
+    write_topic_state,
+)
 from fastcart_assets.delta import table_exists
-from fastcart_assets.kafka.topics import closing_consumer, partitions_of, watermarks
+from fastcart_assets.kafka.topics import closing_consumer, partitions_of, topic_id, watermarks
 from fastcart_assets.locks import writes_table
 from fastcart_assets.resources.kafka import KafkaResource
-from fastcart_assets.schemas import BRONZE_SCHEMA
 
 log = logging.getLogger(__name__)
 
-CONSUMER_GROUP = "fastcart-bronze"
-OFFSET_RESETS = ("fail", "earliest", "latest")
 # How long to wait for Bronze's last message when checking it still exists in the topic; the
 # embedded broker answers a fetch past the end with silence, not with an error.
 VERIFY_TIMEOUT_S = 5.0
@@ -41,41 +77,12 @@ class OffsetsOutOfRange(RuntimeError):
     """Bronze's stored position does not exist in the topic (recreated, or retention passed)."""
 
 
-class IngestStalled(RuntimeError):
-    """Kafka stopped delivering before the run reached the data that existed when it began."""
-
-
-@dataclass
-class PartitionProgress:
-    """What one run read from one Kafka partition."""
-
-    partition: int
-    start: int
-    end_at_start: int
-    next_offset: int
-    messages: int = 0
-    gaps: int = 0
-
-    def advance(self, offset: int) -> bool:
-        """Record the message at `offset`; False when it was already read (to skip)."""
-        if offset < self.next_offset:
-            return False
-        self.gaps += offset - self.next_offset
-        self.next_offset = offset + 1
-        self.messages += 1
-        return True
-
-    @property
-    def lag(self) -> int:
-        """Messages known to exist beyond what this run read (0 when it caught up)."""
-        return max(0, self.end_at_start - self.next_offset)
-
-
 @dataclass
 class IngestResult:
     """A Bronze run's outcome, reported as materialization metadata."""
 
     topic: str
+    incarnation: int = 1
     partitions: dict[int, PartitionProgress] = field(default_factory=dict)
     rows_written: int = 0
     malformed: int = 0
@@ -84,56 +91,31 @@ class IngestResult:
     kafka_seconds: float = 0.0
     write_seconds: float = 0.0
     extra_columns: list[str] = field(default_factory=list)
+    reset: dict | None = None  # what an offset reset did (Reset.as_metadata)
 
     @property
     def messages_read(self) -> int:
         return sum(p.messages for p in self.partitions.values())
 
 
-@dataclass(frozen=True)
-class StoredPosition:
-    """The last message of a Kafka partition that Bronze holds."""
-
-    offset: int
-    raw: str | None
-    key: str | None
-
-
-def stored_positions(spark: SparkSession, table_path: str, topic: str) -> dict[int, StoredPosition]:
-    """The highest offset Bronze holds per Kafka partition of `topic`, with that message."""
-    if not table_exists(table_path):
-        return {}
-    bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
-    last = bronze.groupBy("kafka_partition").agg(F.max("kafka_offset").alias("kafka_offset"))
-    rows = (
-        bronze.join(last, ["kafka_partition", "kafka_offset"])
-        .select("kafka_partition", "kafka_offset", "_raw", "kafka_key")
-        .collect()
+def bronze_consumer(kafka: KafkaResource, group_id: str, limits: BatchLimits) -> Consumer:
+    """A consumer whose prefetch is bounded next to the batch (librdkafka queues up to 64 MB
+    and fetches up to 50 MB by default) and that accepts a record of any size."""
+    queue_kb = min(max(limits.bytes // 4 // 1024, 1024), 65_536)
+    return kafka.consumer(
+        group_id,
+        **{
+            "queued.max.messages.kbytes": queue_kb,
+            "fetch.max.bytes": min(queue_kb * 1024, 52_428_800),
+            "max.partition.fetch.bytes": min(queue_kb * 1024, 10_485_760),
+            "receive.message.max.bytes": 2_147_483_647,
+        },
     )
-    return {
-        row.kafka_partition: StoredPosition(row.kafka_offset, row._raw, row.kafka_key)
-        for row in rows
-    }
 
 
-def extra_columns_of(spark: SparkSession, table_path: str) -> list[str]:
-    """Columns the Bronze table gained through schema evolution, in table order."""
-    if not table_exists(table_path):
-        return []
-    known = set(BRONZE_SCHEMA.fieldNames())
-    return [c for c in spark.read.format("delta").load(table_path).columns if c not in known]
-
-
-def kafka_record(message: Message) -> KafkaRecord:
-    _, timestamp_ms = message.timestamp()
-    return KafkaRecord(
-        topic=message.topic(),
-        partition=message.partition(),
-        offset=message.offset(),
-        timestamp_ms=timestamp_ms if timestamp_ms and timestamp_ms > 0 else None,
-        key=message.key(),
-        value=message.value(),
-    )
+def _text(data: bytes | None, default: str | None = "") -> str | None:
+    """Bytes as Bronze stores them as text (`_raw`, `kafka_key`)."""
+    return default if data is None else data.decode("utf-8", "replace")
 
 
 def _verify_positions(
@@ -144,44 +126,35 @@ def _verify_positions(
     lows: dict[int, int],
     timeout_s: float,
 ) -> dict[int, str]:
-    """Re-read Bronze's last message of each partition; name the partitions where it is gone.
+    """Re-read Bronze's last message of each partition; name the partitions where it is gone
+    or different (the topic was recreated). Messages deleted by retention are not checked.
 
     Watermarks alone cannot tell (the embedded broker's high watermark lags), so the check is
     whether the message at the stored offset still exists and is the same message.
     """
-    problems: dict[int, str] = {}
-    to_check = {}
-    for partition, stored in positions.items():
-        if stored.offset < lows.get(partition, 0):
-            if stored.offset + 1 < lows.get(partition, 0):
-                problems[partition] = (
-                    f"Bronze ends at offset {stored.offset} but the topic starts at "
-                    f"{lows[partition]}: offsets {stored.offset + 1}..{lows[partition] - 1} "
-                    "were deleted before ingestion (retention passed)"
-                )
-            continue
-        to_check[partition] = stored
+    to_check = {p: s for p, s in positions.items() if s.offset >= lows.get(p, 0)}
     if not to_check:
-        return problems
+        return {}
+    problems: dict[int, str] = {}
     consumer.assign([TopicPartition(topic, p, s.offset) for p, s in to_check.items()])
     deadline = time.monotonic() + timeout_s
     pending = dict(to_check)
     while pending and time.monotonic() < deadline:
         for message in consumer.consume(len(pending), timeout=0.5):
-            partition = message.partition()
-            if partition not in pending:
+            stored = pending.pop(message.partition(), None)
+            if stored is None:
                 continue
-            stored = pending.pop(partition)
             if message.error():
-                problems[partition] = (
+                problems[message.partition()] = (
                     f"offset {stored.offset} is beyond the topic's end ({message.error().str()})"
                 )
-            elif message.offset() != stored.offset or (
-                (message.value() or b"").decode("utf-8", "replace") != (stored.raw or "")
+            elif (
+                message.offset() != stored.offset
+                or _text(message.value()) != (stored.raw or "")
+                or _text(message.key(), None) != stored.key
             ):
-                problems[partition] = (
-                    f"the message at offset {stored.offset} differs from the one in Bronze "
-                    "(was the topic deleted and recreated?)"
+                problems[message.partition()] = (
+                    f"the message at offset {stored.offset} differs from the one in Bronze"
                 )
     if pending:
         # The embedded broker answers a fetch past the end with silence, but so does a broker
@@ -193,6 +166,48 @@ def _verify_positions(
     return problems
 
 
+def _plan(spark, consumer, kafka, table_path, offset_reset) -> tuple[PositionPlan, dict]:
+    """Decide the start offsets (see bronze.offsets); returns the plan and the watermarks."""
+    topic = kafka.topic
+    state = read_topic_state(table_path, topic)
+    positions = stored_positions(spark, table_path, topic, state.incarnation)
+    marks = watermarks(consumer, kafka, topic, partitions_of(kafka, topic))
+    current_id = topic_id(kafka, topic)
+    mismatches = {}
+    if not (state.topic_id and current_id and state.topic_id != current_id):  # else: recreated
+        lows = {p: m.low for p, m in marks.items()}
+        mismatches = _verify_positions(consumer, kafka, topic, positions, lows, VERIFY_TIMEOUT_S)
+    stored_next = {p: s.offset + 1 for p, s in positions.items()}
+    plan = plan_positions(topic, marks, state, stored_next, mismatches, current_id, offset_reset)
+    return plan, marks
+
+
+def _begin(consumer, topic, table_path, plan: PositionPlan, marks, at: datetime):
+    """Record the plan's state (a reset before reading, so it is decided once), assign the
+    start offsets; returns the run's result, the state and whether it was recorded."""
+    result = IngestResult(topic=topic, incarnation=plan.incarnation)
+    state = plan.state
+    if plan.reset is not None:
+        result.reset = plan.reset.as_metadata(at)
+        state = replace(state, last_reset=result.reset)
+        log.info("topic %s: %s", topic, plan.reset.describe())
+    persisted = _persist(table_path, topic, state)
+    for partition, start in plan.starts.items():
+        result.partitions[partition] = PartitionProgress(
+            partition, start=start, end_at_start=marks[partition].high, next_offset=start
+        )
+    consumer.assign([TopicPartition(topic, p, o) for p, o in plan.starts.items()])
+    return result, state, persisted
+
+
+def _persist(table_path: str, topic: str, state: TopicState | None) -> bool:
+    """Record `state` in the table, if there is one to record and a table to hold it."""
+    if state is None or not table_exists(table_path):
+        return False
+    write_topic_state(table_path, topic, state)
+    return True
+
+
 @writes_table
 def ingest_new_messages(
     spark: SparkSession,
@@ -200,7 +215,9 @@ def ingest_new_messages(
     table_path: str,
     ingestion_date: date,
     *,
+    table: BronzeTable = ORDER_EVENTS,
     batch_size: int = 50_000,
+    batch_bytes: int = 64 << 20,
     idle_timeout_s: float = 1.0,
     stall_timeout_s: float = 30.0,
     offset_reset: str = "fail",
@@ -214,191 +231,100 @@ def ingest_new_messages(
         kafka: the cluster and topic.
         table_path: the Bronze table.
         ingestion_date: the Bronze partition the rows go to (today's, for new data).
-        batch_size: messages per Delta commit; memory stays bounded by one batch.
+        table: what the table is (schema, payload parser, consumer group).
+        batch_size: messages per Delta commit at most.
+        batch_bytes: bytes of messages per Delta commit at most (memory stays bounded).
         idle_timeout_s: a poll this long without messages ends partitions already past the
             end offsets seen at the start (the embedded broker under-reports them).
         stall_timeout_s: fail when no message arrives this long while data is still missing.
         offset_reset: what to do when Bronze's position is not in the topic: "fail" (default),
-            "earliest" or "latest".
+            "earliest" or "latest" (see bronze.offsets).
         now: the clock, for the ingestion timestamp of each batch.
         on_batch: called after each commit with the progress so far.
     """
     if offset_reset not in OFFSET_RESETS:
         raise ValueError(f"offset_reset must be one of {OFFSET_RESETS}, not {offset_reset!r}")
     topic = kafka.topic
-    result = IngestResult(topic=topic)
-    extra_columns = extra_columns_of(spark, table_path)
-    positions = stored_positions(spark, table_path, topic)
-    partitions = partitions_of(kafka, topic)
-
-    with closing_consumer(kafka.consumer(CONSUMER_GROUP)) as consumer:
-        marks = watermarks(consumer, kafka, topic, partitions)
-        lows = {p: m.low for p, m in marks.items()}
-        problems = _verify_positions(consumer, kafka, topic, positions, lows, VERIFY_TIMEOUT_S)
-        starts = {}
-        for partition in partitions:
-            stored = positions.get(partition)
-            start = marks[partition].low if stored is None else stored.offset + 1
-            if partition in problems:
-                if offset_reset == "fail":
-                    continue
-                reset_to = marks[partition]
-                start = reset_to.low if offset_reset == "earliest" else reset_to.high
-                log.warning(
-                    "partition %s: %s; resetting to %s offset %s",
-                    partition,
-                    problems[partition],
-                    offset_reset,
-                    start,
-                )
-            starts[partition] = max(start, marks[partition].low)
-        if problems and offset_reset == "fail":
-            details = "; ".join(f"partition {p}: {text}" for p, text in sorted(problems.items()))
-            raise OffsetsOutOfRange(
-                f"topic {topic!r}: Bronze's stored offsets are not in the topic — {details}. "
-                "Nothing was written. Re-run with offset_reset='earliest' or 'latest' "
-                "(`fastcart run --offset-reset earliest`) to skip ahead deliberately."
+    limits = BatchLimits(batch_size, batch_bytes)
+    extra_columns = extra_columns_of(spark, table_path, table.schema)
+    with closing_consumer(bronze_consumer(kafka, table.consumer_group, limits)) as consumer:
+        plan, marks = _plan(spark, consumer, kafka, table_path, offset_reset)
+        if plan.error:
+            raise OffsetsOutOfRange(plan.error)
+        result, state, persisted = _begin(consumer, topic, table_path, plan, marks, now())
+        writer = _BatchWriter(spark, table_path, table, ingestion_date, extra_columns, result, now)
+        try:
+            stats = read_batches(
+                consumer,
+                result.partitions,
+                lambda records: writer.write(records, on_batch),
+                limits=limits,
+                idle_timeout_s=idle_timeout_s,
+                stall_timeout_s=stall_timeout_s,
             )
-        for partition, start in starts.items():
-            result.partitions[partition] = PartitionProgress(
-                partition, start=start, end_at_start=marks[partition].high, next_offset=start
-            )
-        consumer.assign([TopicPartition(topic, p, offset) for p, offset in starts.items()])
-        batches = _BatchWriter(spark, table_path, ingestion_date, extra_columns, result, now)
-        _consume_until_caught_up(
-            consumer, result, batch_size, idle_timeout_s, stall_timeout_s, batches, on_batch
-        )
-    _commit_for_monitoring(kafka, topic, result)
+        except IngestStalled as exc:
+            raise IngestStalled(
+                f"{exc} {result.rows_written} rows were committed; a re-run resumes after them."
+            ) from exc
+        result.bytes_read, result.kafka_seconds = stats.bytes_read, stats.kafka_seconds
+    if not persisted:  # the first run: its first batch created the table
+        _persist(table_path, topic, state)
+    _commit_for_monitoring(kafka, table.consumer_group, topic, result)
     return result
 
 
 class _BatchWriter:
-    """Turns a buffer of messages into one Delta append on the Bronze table."""
+    """Turns a buffer of messages into Delta appends on the Bronze table: one, or one per
+    slice that fits a Spark Connect message (each a contiguous run of offsets, so a crash
+    between two of them is resumed like one between batches)."""
 
-    def __init__(self, spark, table_path, ingestion_date, extra_columns, result, now):
+    def __init__(self, spark, table_path, table, ingestion_date, extra_columns, result, now):
         self.spark = spark
         self.table_path = table_path
+        self.table = table
         self.ingestion_date = ingestion_date
         self.extra_columns = extra_columns
         self.result = result
         self.now = now
 
-    def write(self, records: list[KafkaRecord]) -> None:
+    def write(
+        self, records: list[KafkaRecord], on_batch: Callable[[IngestResult], None] | None
+    ) -> None:
         started = time.monotonic()
-        batch = to_bronze_batch(records, self.now(), self.ingestion_date, self.extra_columns)
-        append_to_bronze(self.spark.createDataFrame(batch.table), self.table_path)
+        batch = build_batch(
+            records,
+            self.table.parse,
+            self.table.schema,
+            self.now(),
+            self.ingestion_date,
+            incarnation=self.result.incarnation,
+            known_extra_columns=self.extra_columns,
+        )
+        for piece in message_slices(batch.table, SLICE_BYTES):
+            if piece.nbytes > MAX_MESSAGE_BYTES:  # one row, too large for Spark Connect
+                append_with_delta_rs(self.spark, piece, self.table_path)
+            else:
+                append_to_bronze(self.spark.createDataFrame(piece), self.table_path)
         self.extra_columns = batch.extra_columns
-        self.result.extra_columns = batch.extra_columns
-        self.result.rows_written += len(records)
-        self.result.malformed += batch.malformed
-        self.result.batches += 1
-        self.result.write_seconds += time.monotonic() - started
+        result = self.result
+        result.extra_columns = batch.extra_columns
+        result.rows_written += len(records)
+        result.malformed += batch.malformed
+        result.batches += 1
+        result.write_seconds += time.monotonic() - started
         log.info(
             "Bronze batch %d: %d rows committed (%d so far)",
-            self.result.batches,
+            result.batches,
             len(records),
-            self.result.rows_written,
+            result.rows_written,
         )
-
-
-def _consume_until_caught_up(
-    consumer: Consumer,
-    result: IngestResult,
-    batch_size: int,
-    idle_timeout_s: float,
-    stall_timeout_s: float,
-    writer: _BatchWriter,
-    on_batch: Callable[[IngestResult], None] | None,
-) -> None:
-    """Read every assigned partition up to (at least) its end offset at the start of the run.
-
-    A partition is done at end-of-partition past that offset, or after an idle poll once past
-    it. Messages of a finished partition that were already fetched are left for the next run,
-    so each commit holds contiguous offsets per partition.
-    """
-    progress = result.partitions
-    pending = set(progress)
-    buffer: list[KafkaRecord] = []
-    last_message_at = time.monotonic()
-    while pending:
-        polled_at = time.monotonic()
-        messages = consumer.consume(min(batch_size, 10_000), timeout=idle_timeout_s)
-        result.kafka_seconds += time.monotonic() - polled_at
-        if not messages:
-            pending -= {p for p in pending if progress[p].next_offset >= progress[p].end_at_start}
-            if pending and time.monotonic() - last_message_at > stall_timeout_s:
-                missing = ", ".join(
-                    f"partition {p} at offset {progress[p].next_offset} "
-                    f"(end was {progress[p].end_at_start})"
-                    for p in sorted(pending)
-                )
-                raise IngestStalled(
-                    f"Kafka delivered nothing for {stall_timeout_s:.0f} s while data was missing: "
-                    f"{missing}. Is the broker up? {result.rows_written} rows were committed; "
-                    "a re-run resumes after them."
-                )
-            continue
-        last_message_at = time.monotonic()
-        for message in messages:
-            partition = message.partition()
-            if partition not in pending:
-                continue
-            state = progress[partition]
-            error = message.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    raise KafkaException(error)
-                if message.offset() >= state.end_at_start:  # EOF carries the next offset
-                    pending.discard(partition)
-                continue
-            if not state.advance(message.offset()):
-                continue
-            result.bytes_read += len(message.value() or b"")
-            buffer.append(kafka_record(message))
-            if len(buffer) >= batch_size:
-                writer.write(buffer)
-                buffer = []
-                if on_batch:
-                    on_batch(result)
-    if buffer:
-        writer.write(buffer)
         if on_batch:
             on_batch(result)
 
 
-def append_to_bronze(frame: DataFrame, table_path: str) -> None:
-    """One Delta commit: append `frame` to Bronze (new columns are added to the table first)."""
-    add_new_columns(table_path, frame)
-    (
-        frame.write.format("delta")
-        .mode("append")
-        .option("mergeSchema", "true")
-        .partitionBy("ingestion_date")
-        .save(table_path)
-    )
-
-
-def add_new_columns(table_path: str, frame: DataFrame) -> None:
-    """Add to the table, at its end, the columns of `frame` it does not have yet (nullable).
-
-    `mergeSchema` alone is not enough: Sail 0.7 ignores it on a Delta append and silently
-    drops the new columns. delta-rs adds them in a commit of their own; a run killed right
-    after it leaves an empty column, which the next run fills like any other.
-    """
-    if not table_exists(table_path):
-        return  # the first append creates the table with every column
-    table = DeltaTable(table_path)
-    existing = {field.name for field in table.schema().fields}
-    new = [field for field in frame.schema.fields if field.name not in existing]
-    if new:
-        table.alter.add_columns(
-            [Field(field.name, field.dataType.simpleString(), nullable=True) for field in new]
-        )
-        log.info("Bronze gained columns: %s", ", ".join(field.name for field in new))
-
-
 def _commit_for_monitoring(
     kafka: KafkaResource,
+    group_id: str,
     topic: str,
     result: IngestResult,
     timeout_s: float = GROUP_COMMIT_TIMEOUT_S,
@@ -419,7 +345,7 @@ def _commit_for_monitoring(
         return
 
     def commit() -> None:
-        consumer = kafka.consumer(CONSUMER_GROUP)
+        consumer = kafka.consumer(group_id)
         try:
             consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:

@@ -1,68 +1,108 @@
 """Replay one past Bronze partition from Kafka, replacing exactly that partition.
 
-Bronze is append-only in offset order, so the offsets of day D in each Kafka partition are the
-ones after the last offset of earlier days (or from the topic's first offset, for the earliest
-day) and before the first offset of later days — known even when D's own rows were damaged or
-deleted. Replayed rows keep their original ingestion
-timestamps, so Silver's "latest ingested" choice does not change.
+Bronze is append-only in offset order, so within the topic's current incarnation the offsets
+of day D in each Kafka partition are the ones after the last offset of earlier days (or from
+the incarnation's first offset, for its earliest day) and before the first offset of later
+days — known even when D's own rows were damaged or deleted. Replayed rows keep their
+original ingestion timestamps, so Silver's "latest ingested" choice does not change. Rows of
+D from an earlier incarnation of the topic (which Kafka no longer holds) are kept as they are.
 """
 
 from __future__ import annotations
 
+import posixpath
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
-from pyspark.sql import SparkSession
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from confluent_kafka import TopicPartition
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
-from fastcart_assets.bronze.ingest import (
-    IngestResult,
+from fastcart_assets.bronze.ingest import IngestResult, OffsetsOutOfRange, bronze_consumer
+from fastcart_assets.bronze.offsets import TopicState
+from fastcart_assets.bronze.parse import ORDER_EVENTS
+from fastcart_assets.bronze.reader import (
+    BatchLimits,
     IngestStalled,
-    OffsetsOutOfRange,
     PartitionProgress,
+    read_batches,
+)
+from fastcart_assets.bronze.records import arrow_schema, build_batch
+from fastcart_assets.bronze.table import (
+    PARTITION_COLUMN,
+    BronzeTable,
     add_new_columns,
     extra_columns_of,
-    kafka_record,
+    incarnation_of,
+    read_topic_state,
 )
-from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
 from fastcart_assets.delta import table_exists
-from fastcart_assets.kafka.topics import closing_consumer, watermarks
+from fastcart_assets.kafka.topics import closing_consumer, topic_id, watermarks
 from fastcart_assets.locks import writes_table
 from fastcart_assets.resources.kafka import KafkaResource
+from fastcart_assets.scratch import scratch_dir, stored
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+REPLAY_GROUP = "fastcart-bronze-replay"
 
 
-def _day_ranges(spark: SparkSession, table_path: str, topic: str, day: date):
-    """Per Kafka partition: (first, last) offset of `day`, and the kept ingestion timestamps."""
-    bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
-    day_col = F.col("ingestion_date")
+def _day_ranges(bronze: DataFrame, day: date, state: TopicState) -> dict[int, tuple[int, int]]:
+    """Per Kafka partition: the (first, last) offsets of `day` in the current incarnation;
+    first is -1 when it starts at the topic's first offset."""
+    day_col = F.col(PARTITION_COLUMN)
     bounds = bronze.groupBy("kafka_partition").agg(
         F.max(F.when(day_col < F.lit(day), F.col("kafka_offset"))).alias("before"),
-        F.min(F.when(day_col == F.lit(day), F.col("kafka_offset"))).alias("first"),
         F.max(F.when(day_col == F.lit(day), F.col("kafka_offset"))).alias("last"),
         F.min(F.when(day_col > F.lit(day), F.col("kafka_offset"))).alias("after"),
     )
     ranges = {}
     for row in bounds.collect():
-        # With no earlier day, D starts at the topic's first offset (see `replay_partition`).
-        first = row.before + 1 if row.before is not None else -1
+        floor = state.floors.get(row.kafka_partition, -1)
+        first = row.before + 1 if row.before is not None else floor
         last = row.after - 1 if row.after is not None else row.last
         if last is not None and last >= first:
             ranges[row.kafka_partition] = (first, last)
-    kept = {
-        (r.kafka_partition, r.kafka_offset): EPOCH + timedelta(microseconds=r.written_us)
-        for r in bronze.where(day_col == F.lit(day))
-        .select(
-            "kafka_partition",
-            "kafka_offset",
-            F.unix_micros("ingestion_timestamp").alias("written_us"),
-        )
+    return ranges
+
+
+def _kept_timestamps(bronze: DataFrame, day: date) -> dict[tuple[int, int], datetime]:
+    """The ingestion timestamp of each row of `day`, by (partition, offset)."""
+    rows = (
+        bronze.where(F.col(PARTITION_COLUMN) == F.lit(day))
+        .select("kafka_partition", "kafka_offset", F.unix_micros("ingestion_timestamp").alias("us"))
         .collect()
-    }
-    return ranges, kept
+    )
+    return {(r.kafka_partition, r.kafka_offset): EPOCH + timedelta(microseconds=r.us) for r in rows}
+
+
+def _check_ranges(ranges, marks, day: date) -> dict[int, tuple[int, int]]:
+    """Ranges with "the topic's first offset" resolved; fails when Kafka no longer holds them."""
+    ranges = {p: (max(r[0], marks[p].low) if r[0] < 0 else r[0], r[1]) for p, r in ranges.items()}
+    gone = {p: r for p, r in ranges.items() if r[0] < marks[p].low}
+    if gone:
+        details = "; ".join(
+            f"partition {p}: offsets {r[0]}..{r[1]}, topic starts at {marks[p].low}"
+            for p, r in sorted(gone.items())
+        )
+        raise OffsetsOutOfRange(
+            f"cannot replay {day}: the topic no longer holds its messages ({details})"
+        )
+    return ranges
+
+
+def _check_incarnation(kafka: KafkaResource, state: TopicState, day: date) -> None:
+    current = topic_id(kafka, kafka.topic)
+    if state.topic_id and current and current != state.topic_id:
+        raise OffsetsOutOfRange(
+            f"cannot replay {day}: topic {kafka.topic!r} was recreated since Bronze read it "
+            f"(topic id {state.topic_id} is now {current}); its messages are gone. Run "
+            "`fastcart run --offset-reset earliest` to ingest the new topic first."
+        )
 
 
 @writes_table
@@ -72,79 +112,132 @@ def replay_partition(
     table_path: str,
     day: date,
     stall_timeout_s: float = 30.0,
+    *,
+    table: BronzeTable = ORDER_EVENTS,
+    batch_bytes: int = 64 << 20,
 ) -> IngestResult:
-    """Re-read day `day`'s offsets from Kafka and overwrite that Bronze partition in one commit."""
+    """Re-read day `day`'s offsets from Kafka and overwrite that Bronze partition in one commit.
+
+    Records are parsed a batch (`batch_bytes`) at a time and staged as scratch Parquet, so
+    memory holds one batch whatever the size of the day; the commit writes the whole day.
+    """
     topic = kafka.topic
     result = IngestResult(topic=topic)
     if not table_exists(table_path):
         return result
-    ranges, kept = _day_ranges(spark, table_path, topic, day)
+    state = read_topic_state(table_path, topic)
+    result.incarnation = state.incarnation
+    bronze = spark.read.format("delta").load(table_path).where(F.col("kafka_topic") == topic)
+    current = bronze.where(incarnation_of(bronze) == state.incarnation)
+    ranges = _day_ranges(current, day, state)
     if not ranges:
         return result
-    records: list[KafkaRecord] = []
-    with closing_consumer(kafka.consumer("fastcart-bronze-replay")) as consumer:
-        marks = watermarks(consumer, kafka, topic, sorted(ranges))
-        ranges = {p: (marks[p].low if r[0] < 0 else r[0], r[1]) for p, r in ranges.items()}
-        gone = {p: r for p, r in ranges.items() if r[0] < marks[p].low}
-        if gone:
-            details = "; ".join(
-                f"partition {p}: offsets {r[0]}..{r[1]}, topic starts at {marks[p].low}"
-                for p, r in sorted(gone.items())
-            )
-            raise OffsetsOutOfRange(
-                f"cannot replay {day}: the topic no longer holds its messages ({details})"
-            )
-        for partition, (first, last) in ranges.items():
-            result.partitions[partition] = PartitionProgress(
-                partition, start=first, end_at_start=last + 1, next_offset=first
-            )
-        consumer.assign([TopicPartition(topic, p, r[0]) for p, r in ranges.items()])
-        pending = set(ranges)
-        started = last_message_at = time.monotonic()
-        while pending:
-            messages = consumer.consume(10_000, timeout=1.0)
-            if messages:
-                last_message_at = time.monotonic()
-            elif time.monotonic() - last_message_at > stall_timeout_s:
-                raise IngestStalled(f"replay of {day} stalled; partitions {sorted(pending)}")
-            for message in messages:
-                partition = message.partition()
-                if partition not in pending:
-                    continue
-                if message.error() is not None:
-                    if message.error().code() == KafkaError._PARTITION_EOF:
-                        continue
-                    raise KafkaException(message.error())
-                state = result.partitions[partition]
-                if message.offset() > ranges[partition][1]:
-                    pending.discard(partition)
-                    continue
-                if not state.advance(message.offset()):
-                    continue
-                records.append(kafka_record(message))
-                if state.next_offset > ranges[partition][1]:
-                    pending.discard(partition)
-        result.kafka_seconds = time.monotonic() - started
+    kept = _kept_timestamps(current, day)
+    extras = extra_columns_of(spark, table_path, table.schema)
+    with scratch_dir(posixpath.dirname(table_path.rstrip("/")), "bronze-replay") as scratch:
+        stage = _Stage(f"{scratch}/replayed", table, day, state.incarnation, kept, extras)
+        limits = BatchLimits(bytes=batch_bytes)
+        with closing_consumer(bronze_consumer(kafka, REPLAY_GROUP, limits)) as consumer:
+            _check_incarnation(kafka, state, day)
+            ranges = _check_ranges(ranges, watermarks(consumer, kafka, topic, sorted(ranges)), day)
+            _assign(consumer, topic, ranges, result)
+            try:
+                stats = read_batches(
+                    consumer,
+                    result.partitions,
+                    stage.add,
+                    limits=limits,
+                    stall_timeout_s=stall_timeout_s,
+                )
+            except IngestStalled as exc:
+                raise IngestStalled(f"replay of {day}: {exc} Nothing was written.") from exc
+            result.bytes_read, result.kafka_seconds = stats.bytes_read, stats.kafka_seconds
+        started = time.monotonic()
+        replayed = stage.frame(spark)
+        _overwrite_day(spark, table_path, day, replayed, bronze, state, f"{scratch}/others")
+    result.rows_written = result.messages_read
+    result.malformed = stage.malformed
+    result.batches = 1
+    result.extra_columns = list(stage.extras)
+    result.write_seconds = time.monotonic() - started
+    return result
 
-    started = time.monotonic()
-    # Rows missing from the damaged partition get the day's last known write time.
-    fallback = max(kept.values(), default=datetime.combine(day, dtime.max, tzinfo=UTC))
-    batch = to_bronze_batch(
-        records, fallback, day, extra_columns_of(spark, table_path), ingestion_timestamps=kept
+
+def _assign(consumer, topic: str, ranges, result: IngestResult) -> None:
+    """Read exactly the day's offsets of each partition: `stop_at` ends each range."""
+    for partition, (first, last) in ranges.items():
+        result.partitions[partition] = PartitionProgress(
+            partition, first, end_at_start=last + 1, next_offset=first, stop_at=last + 1
+        )
+    consumer.assign([TopicPartition(topic, p, r[0]) for p, r in ranges.items()])
+
+
+class _Stage:
+    """Replayed rows as scratch Parquet files, one per batch, written with pyarrow (no
+    Spark Connect message limit); read back by Spark for the one overwrite."""
+
+    def __init__(self, path: str, table: BronzeTable, day: date, incarnation, kept, extras):
+        self.path = path
+        self.filesystem, self.root = pafs.FileSystem.from_uri(
+            path if "://" in path else f"file://{path}"
+        )
+        self.filesystem.create_dir(self.root, recursive=True)
+        self.table, self.day, self.incarnation = table, day, incarnation
+        self.kept = kept
+        # Rows missing from the damaged partition get the day's last known write time.
+        self.fallback = max(kept.values(), default=datetime.combine(day, dtime.max, tzinfo=UTC))
+        self.extras = list(extras)
+        self.parts = 0
+        self.malformed = 0
+
+    def add(self, records) -> None:
+        batch = build_batch(
+            records,
+            self.table.parse,
+            self.table.schema,
+            self.fallback,
+            self.day,
+            incarnation=self.incarnation,
+            known_extra_columns=self.extras,
+            ingestion_timestamps=self.kept,
+        )
+        self.extras = batch.extra_columns
+        self.malformed += batch.malformed
+        self._write(batch.table)
+
+    def _write(self, arrow: pa.Table) -> None:
+        name = f"{self.root}/part-{self.parts:05d}.parquet"
+        pq.write_table(arrow, name, filesystem=self.filesystem)
+        self.parts += 1
+
+    def frame(self, spark: SparkSession) -> DataFrame:
+        """Every staged row, with the extra columns any batch added (null where absent)."""
+        if not self.parts:
+            self._write(arrow_schema(self.table.schema, self.extras).empty_table())
+        schema = StructType(
+            [*self.table.schema.fields, *[StructField(e, StringType()) for e in self.extras]]
+        )
+        return spark.read.schema(schema).parquet(self.path)
+
+
+def _overwrite_day(spark, table_path, day, frame: DataFrame, bronze, state, scratch) -> None:
+    """Replace partition `day` with the replayed rows plus the day's rows of other
+    incarnations (staged in scratch Parquet first: a write must not read its own target)."""
+    others = bronze.where(
+        (F.col(PARTITION_COLUMN) == F.lit(day)) & (incarnation_of(bronze) != state.incarnation)
     )
-    frame = spark.createDataFrame(batch.table)
-    add_new_columns(table_path, frame)
+    add_new_columns(table_path, frame.schema)
+    if others.limit(1).count():
+        kept = stored(others, scratch)
+        absent = [c for c in frame.columns if c not in kept.columns]  # new extra columns
+        if absent:
+            kept = kept.withColumns({c: F.lit(None).cast("string") for c in absent})
+        frame = frame.unionByName(kept.select(*frame.columns))
     (
         frame.write.format("delta")
         .mode("overwrite")
-        .option("replaceWhere", f"ingestion_date = DATE'{day.isoformat()}'")
+        .option("replaceWhere", f"{PARTITION_COLUMN} = DATE'{day.isoformat()}'")
         .option("mergeSchema", "true")
-        .partitionBy("ingestion_date")
+        .partitionBy(PARTITION_COLUMN)
         .save(table_path)
     )
-    result.rows_written = len(records)
-    result.malformed = batch.malformed
-    result.batches = 1
-    result.extra_columns = batch.extra_columns
-    result.write_seconds = time.monotonic() - started
-    return result

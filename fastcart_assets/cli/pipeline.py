@@ -20,8 +20,10 @@ def _echo_stage(stage) -> None:
         f"  {stage.name:<30} {status:<6} {partitions:<23} {stage.seconds:5.1f} s  "
         f"rows written: {rows}"
     )
-    if stage.error:
-        click.echo(f"    {stage.error}")
+    for warning in stage.warnings:
+        click.echo(f"    warning: {warning}")
+    for error in stage.errors:
+        click.echo(f"    error: {error}")
     for failed in stage.checks_failed:
         click.echo(f"    check failed: {failed}")
 
@@ -37,7 +39,7 @@ def _check_kafka(settings: Settings) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-def run_pipeline(offset_reset: str, batch_size: int | None):
+def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | None = None):
     """The catch-up through Dagster in DAGSTER_HOME; returns the outcome."""
     from fastcart_assets.cli.interrupt import stop_on_signals
     from fastcart_assets.definitions import build_definitions
@@ -50,6 +52,8 @@ def run_pipeline(offset_reset: str, batch_size: int | None):
     config = {"offset_reset": offset_reset}
     if batch_size:
         config["batch_size"] = batch_size
+    if batch_bytes:
+        config["batch_bytes"] = batch_bytes
     instance = get_instance(settings)
     click.echo("fastcart run: Bronze ← Kafka, Silver, Gold as planned (touched dates, snapshots)")
     defs = build_definitions(settings)
@@ -100,11 +104,17 @@ def run_pipeline(offset_reset: str, batch_size: int | None):
     "--batch-size",
     type=click.IntRange(1, 1_000_000),
     default=None,
-    help="messages per Bronze commit [default: 50000]",
+    help="messages per Bronze commit at most [default: 50000]",
 )
-def run(offset_reset: str, batch_size: int | None) -> None:
+@click.option(
+    "--batch-bytes",
+    type=click.IntRange(1024, 1 << 31),
+    default=None,
+    help="bytes of messages per Bronze commit at most [default: 67108864 (64 MB)]",
+)
+def run(offset_reset: str, batch_size: int | None, batch_bytes: int | None) -> None:
     """Catch up once: new Kafka data to Bronze, Silver, touched Gold partitions, snapshots."""
-    outcome = run_pipeline(offset_reset, batch_size)
+    outcome = run_pipeline(offset_reset, batch_size, batch_bytes)
     if not outcome.success:
         sys.exit(1)
 
@@ -176,8 +186,18 @@ def validate() -> None:
 )
 @click.option("--dirty-rate", type=Finite(0, 1), default=0.02, show_default=True)
 @click.option("--seed", type=SEED, default=42, show_default=True)
-def demo(days: int, dirty_rate: float, seed: int) -> None:
-    """The whole pipeline on embedded defaults: broker, topic, orders, run, summary, report."""
+@click.option(
+    "--orders",
+    type=click.IntRange(1, 10_000_000),
+    default=None,
+    help="stop creating orders after N (a smaller demo) [default: all the days hold]",
+)
+def demo(days: int, dirty_rate: float, seed: int, orders: int | None) -> None:
+    """The whole pipeline on embedded defaults: broker, topic, orders, run, summary, report.
+
+    A broker the demo starts is new and memory-only: its topic is a new incarnation, so Bronze
+    reads it from its first message (`--offset-reset earliest`), keeping what it already holds.
+    """
     from fastcart_assets.generator.orders import GeneratorConfig
     from fastcart_assets.generator.producer import KafkaSink, generate
     from fastcart_assets.kafka import broker as embedded
@@ -191,6 +211,9 @@ def demo(days: int, dirty_rate: float, seed: int) -> None:
     except embedded.BrokerError as exc:
         raise click.ClickException(f"{exc} (set FASTCART_KAFKA_BOOTSTRAP to another port)") from exc
     click.echo(f"1. Kafka broker {'started' if started else 'running'} at {state.address}")
+    # A broker started now holds only what this demo produces: if Bronze holds an earlier
+    # broker's topic, ingesting this one from its first message is exactly right.
+    offset_reset = "earliest" if started else "fail"
     kafka = KafkaResource.from_settings(settings).model_copy(
         update={"bootstrap_servers": state.address}
     )
@@ -200,6 +223,7 @@ def demo(days: int, dirty_rate: float, seed: int) -> None:
     config = GeneratorConfig(
         start=now - timedelta(days=days),
         duration=timedelta(days=days),
+        orders=orders,
         min_delay_s=10,
         max_delay_s=50,
         seed=seed,
@@ -213,7 +237,12 @@ def demo(days: int, dirty_rate: float, seed: int) -> None:
         f"{days} days ({defects} with defects, {summary.in_flight} orders in flight)"
     )
     click.echo("4. running the pipeline")
-    outcome = run_pipeline("fail", None)
+    if started:
+        click.echo(
+            "   (a new broker: if Bronze holds an earlier broker's topic, it reads this one as a "
+            "new incarnation from its first message)"
+        )
+    outcome = run_pipeline(offset_reset, None)
     _show_gold(settings)
     from fastcart_assets.resources.spark import spark_session
     from fastcart_assets.validation import validate as build_report

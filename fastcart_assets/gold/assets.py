@@ -14,6 +14,7 @@ import dagster as dg
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from fastcart_assets.delta import retention_applied
 from fastcart_assets.gold.build import (
     PartitionRows,
     SharedFrames,
@@ -33,7 +34,7 @@ from fastcart_assets.gold.registry import (
 )
 from fastcart_assets.gold.schemas import PERSONAL_COLUMNS
 from fastcart_assets.metadata import spec_metadata, table_metadata
-from fastcart_assets.partitions import daily_partitions, partition_dates, partition_key, today_utc
+from fastcart_assets.partitions import daily_partitions, partition_dates, partition_key
 from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.quality.checks import yield_evaluations
 from fastcart_assets.resources.lake import LakeResource
@@ -93,7 +94,8 @@ def gold_assets(group: GoldGroup) -> dg.AssetsDefinition:
 
 def _materialize(context, session: SparkSession, lake: LakeResource, tables: Sequence[GoldTable]):
     dates = partition_dates(context)
-    if refusal := expired_inputs(SILVER, dates, today_utc()):
+    applied = retention_applied(lake.table_path(SILVER.path))
+    if refusal := expired_inputs(SILVER, dates, applied):
         raise dg.Failure(refusal, allow_retries=False)
     selected = [t for t in tables if asset_key(t.path) in context.selected_asset_keys]
     with shared_frames(session, lake.table_path(SILVER.path), lake.root) as shared:

@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicCollection,
+    TopicPartition,
+)
 from confluent_kafka.admin import NewTopic
 
 from fastcart_assets.errors import FastcartError
@@ -95,6 +102,35 @@ def partitions_of(kafka: KafkaResource, topic: str) -> list[int]:
     if topic not in topics:
         raise TopicError(f"topic {topic!r} does not exist on {kafka.bootstrap_servers}")
     return list(range(topics[topic]))
+
+
+_NO_TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAA"  # the all-zero UUID: the broker has no topic ids
+_UNREACHABLE = {
+    KafkaError._TRANSPORT,
+    KafkaError._TIMED_OUT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError.REQUEST_TIMED_OUT,
+}
+
+
+def topic_id(kafka: KafkaResource, topic: str) -> str | None:
+    """The topic's id (a UUID that changes when the topic is recreated), or None when the
+    broker has no topic ids. Raises KafkaUnavailable when the broker does not answer."""
+    admin = kafka.admin()
+    future = admin.describe_topics(
+        TopicCollection([topic]), request_timeout=kafka.request_timeout_s
+    )[topic]
+    try:
+        description = future.result(timeout=kafka.request_timeout_s + 1)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, KafkaError) and error.code() in _UNREACHABLE:
+            raise _unavailable(kafka, exc) from exc
+        return None  # an old broker, or no permission to describe: positions are still read
+    except TimeoutError as exc:
+        raise _unavailable(kafka, exc) from exc
+    uuid = str(description.topic_id) if description.topic_id is not None else ""
+    return None if uuid in ("", _NO_TOPIC_ID) else uuid
 
 
 @dataclass(frozen=True)

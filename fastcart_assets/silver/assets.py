@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from fastcart_assets.bronze.assets import BRONZE_KEY
+from fastcart_assets.delta import retention_applied
 from fastcart_assets.metadata import spec_metadata, table_metadata
 from fastcart_assets.partitions import FIRST_DATE, daily_partitions, partition_dates, today_utc
 from fastcart_assets.policies import TRANSIENT_RETRY
@@ -99,9 +100,9 @@ def silver_ecommerce_sales(
     """Silver partition D processes Bronze partition D (a backfill processes its range at once)."""
     session = spark.spark_session
     days = partition_dates(context)
-    if refusal := expired_inputs(BRONZE, days, today_utc()):
-        raise dg.Failure(refusal, allow_retries=False)
     paths = [lake.table_path(t.path) for t in (BRONZE, SILVER, SILVER_REJECTED)]
+    if refusal := expired_inputs(BRONZE, days, retention_applied(paths[0])):
+        raise dg.Failure(refusal, allow_retries=False)
     result = process_partitions(session, *paths, days, last_date=today_utc(), first_date=FIRST_DATE)
     _log(context, result)
     outcomes = rule_outcomes(result.counts_by_partition, quality.threshold)

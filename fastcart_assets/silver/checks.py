@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from fastcart_assets.quality.expectations import PartitionCheck
 from fastcart_assets.silver.rules import HARD_RULES, SOFT_RULES, Rule, rule_inputs
-from fastcart_assets.silver.transforms import KEY, in_dates, parse_timestamp
+from fastcart_assets.silver.transforms import COORDINATES, KEY, in_dates, parse_timestamp
 
 CHECK_HARD_ABSENT = "no_hard_rule_rows"
 CHECK_SOFT_FLAGGED = "soft_violations_flagged"
@@ -135,7 +135,7 @@ def reconcile(
     A dropped duplicate is counted only when Silver holds another row with its key, so a
     row lost on the way shows up as unaccounted.
     """
-    coordinates = ["kafka_topic", "kafka_partition", "kafka_offset"]
+    coordinates = list(COORDINATES)
     in_days = F.col("ingestion_date").isin([F.lit(d) for d in days])
     bronze = spark.read.format("delta").load(bronze_path).where(in_days)
     silver = spark.read.format("delta").load(silver_path)

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from fastcart_assets.schemas import (
     ADDRESS_FIELDS,
-    BRONZE_SCHEMA,
+    BRONZE_LINEAGE_COLUMNS,
     EVENT_FIELDS,
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
@@ -33,7 +33,10 @@ from fastcart_assets.silver.rules import (
 )
 
 KEY = ("order_id", "timestamp")
-COORDINATES = ("kafka_topic", "kafka_partition", "kafka_offset")
+# What identifies a Bronze row in Silver and the rejected table. Kafka offsets restart when the
+# topic is recreated (Bronze's `kafka_incarnation`, which Silver does not carry), so the write
+# time, which a replay keeps and which differs between incarnations, is part of it.
+COORDINATES = ("kafka_topic", "kafka_partition", "kafka_offset", "ingestion_timestamp")
 # The row that wins a key: latest ingested, then the higher Kafka partition, then offset (the
 # topic last, only so that the order is total).
 WINNER_ORDER = ("ingestion_timestamp", "kafka_partition", "kafka_offset", "kafka_topic")
@@ -108,9 +111,9 @@ def is_json_object(bronze: DataFrame) -> Column:
 def typed_events(bronze: DataFrame) -> DataFrame:
     """Bronze rows typed and flattened under Silver's names, ready for the rules.
 
-    Keeps `_raw`, the Kafka coordinates and ingestion columns, IS_JSON_OBJECT, and the
-    payload fields as Bronze had them in the struct ORIGINAL. Extra (evolved) Bronze columns
-    are ignored.
+    Keeps `_raw`, the Kafka coordinates and ingestion columns (BRONZE_LINEAGE_COLUMNS),
+    IS_JSON_OBJECT, and the payload fields as Bronze had them in the struct ORIGINAL. Other
+    Bronze columns (key bytes, headers, incarnation, evolved columns) are ignored.
     """
     strings = {f.name for f in SILVER_SCHEMA.fields if f.dataType.typeName() == "string"}
     typed = {
@@ -124,10 +127,9 @@ def typed_events(bronze: DataFrame) -> DataFrame:
         .alias(name)
         for name, value in typed.items()
     ]
-    metadata = [c for c in BRONZE_SCHEMA.fieldNames() if c not in EVENT_FIELDS]
     return bronze.select(
         *columns,
-        *metadata,
+        *BRONZE_LINEAGE_COLUMNS,
         is_json_object(bronze).alias(IS_JSON_OBJECT),
         F.struct(*EVENT_FIELDS).alias(ORIGINAL),
     )

@@ -10,8 +10,9 @@ Environment:
                      a whole partition, so only a signal sent before the first fetch leaves
                      data unread).
 
-The points wrap the functions of `bronze.ingest` at module level, so the run under test is the
-real one; the process dies with its embedded Spark server, like a crashed run.
+The points wrap functions where `bronze.ingest` (or `bronze.reader`, for the read loop's own
+calls) looks them up, so the run under test is the real one; the process dies with its
+embedded Spark server, like a crashed run.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from fastcart_assets.bronze import ingest
+from fastcart_assets.bronze import ingest, reader
 from fastcart_assets.partitions import today_utc
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.spark import spark_session
@@ -39,13 +40,14 @@ def _later(seconds: float, action: Callable[[], None]) -> None:
     timer.start()
 
 
-# point -> (function of bronze.ingest to wrap, when to act: "before", "after" or seconds into it)
+# point -> (function of bronze.ingest to wrap — `reader.name` for one of bronze.reader —, when to
+# act: "before", "after" or seconds into it)
 KILL_POINTS: dict[str, tuple[str, str | float]] = {
     "positions_read": ("stored_positions", "after"),
     "consumer_ready": ("watermarks", "after"),
-    "reading": ("_consume_until_caught_up", "before"),
-    "message_read": ("kafka_record", "after"),
-    "before_parse": ("to_bronze_batch", "before"),
+    "reading": ("read_batches", "before"),
+    "message_read": ("reader.from_message", "after"),
+    "before_parse": ("build_batch", "before"),
     "before_commit": ("append_to_bronze", "before"),
     "during_commit_early": ("append_to_bronze", 0.05),
     "during_commit_late": ("append_to_bronze", 0.4),
@@ -60,7 +62,9 @@ def _arm(where: str, action: Callable[[], None]) -> None:
     point, _, nth_text = where.partition(":")
     nth = int(nth_text or 1)
     name, when = KILL_POINTS[point]
-    original: Callable = getattr(ingest, name)
+    module = reader if name.startswith("reader.") else ingest
+    name = name.removeprefix("reader.")
+    original: Callable = getattr(module, name)
     calls = 0
 
     def wrapped(*args, **kwargs):
@@ -76,7 +80,7 @@ def _arm(where: str, action: Callable[[], None]) -> None:
             action()
         return value
 
-    setattr(ingest, name, wrapped)
+    setattr(module, name, wrapped)
 
 
 def main() -> None:

@@ -5,49 +5,26 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import dagster as dg
 import pytest
 
-from fastcart_assets.bronze.assets import bronze_ecommerce_sales
 from fastcart_assets.bronze.ingest import OffsetsOutOfRange, ingest_new_messages
 from fastcart_assets.definitions import build_resources
 from fastcart_assets.partitions import today_utc
 from fastcart_assets.tables import BRONZE
+from fastcart_assets_tests.bronze.helpers import (
+    ALL_GREEN,
+    bronze,
+    check_results,
+    materialize_bronze,
+)
 from fastcart_assets_tests.helpers import clean_values, order_event, produce
-
-
-def materialize_bronze(settings, day=None, run_config=None):
-    result = dg.materialize(
-        [bronze_ecommerce_sales],
-        partition_key=(day or today_utc()).isoformat(),
-        resources=build_resources(settings),
-        run_config=run_config,
-        raise_on_error=False,
-    )
-    return result
-
-
-def bronze(spark, settings):
-    return spark.read.format("delta").load(settings.table_path(BRONZE.path))
-
-
-def check_results(result):
-    return {
-        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
 
 
 def test_every_message_once_and_rerun_adds_nothing(spark, settings, kafka):
     produce(kafka, clean_values(2_500))
     first = materialize_bronze(settings)
     assert first.success
-    assert check_results(first) == {
-        "no_duplicate_coordinates": True,
-        "offsets_contiguous": True,
-        "rows_equal_messages_read": True,
-    }
+    assert check_results(first) == ALL_GREEN
     table = bronze(spark, settings)
     assert table.count() == 2_500
     assert table.select("kafka_partition", "kafka_offset").distinct().count() == 2_500
@@ -75,7 +52,7 @@ def test_defects_are_kept_and_new_fields_become_columns(spark, settings, kafka):
         json.dumps(order_event(6, loyalty_tier="gold")).encode(),
     ]
     produce(kafka, values, partitions=1)
-    result = materialize_bronze(settings, run_config=None)
+    result = materialize_bronze(settings)
     assert result.success
     rows = {r.kafka_offset: r for r in bronze(spark, settings).collect()}
     assert len(rows) == 7
@@ -93,8 +70,7 @@ def test_defects_are_kept_and_new_fields_become_columns(spark, settings, kafka):
 
 def test_small_batches_commit_separately_and_stay_exact(spark, settings, kafka):
     produce(kafka, clean_values(1_000))
-    config = {"ops": {"bronze__ecommerce_sales": {"config": {"batch_size": 150}}}}
-    result = materialize_bronze(settings, run_config=config)
+    result = materialize_bronze(settings, batch_size=150)
     assert result.success
     metadata = result.asset_materializations_for_node("bronze__ecommerce_sales")[0].metadata
     assert metadata["batches"].value >= 7
@@ -141,7 +117,7 @@ def test_stored_offsets_beyond_the_topic_fail_clearly(spark, settings, kafka, to
     admin.delete_topics([topic])[topic].result(10)
     produce(kafka, clean_values(5, start=50), partitions=1)
     session = build_resources(settings)["spark"].spark_session
-    with pytest.raises(OffsetsOutOfRange, match="partition 0"):
+    with pytest.raises(OffsetsOutOfRange, match="deleted and recreated"):
         ingest_new_messages(
             session, kafka, settings.table_path(BRONZE.path), today_utc(), stall_timeout_s=5
         )

@@ -13,9 +13,13 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 import pytest
 
-from fastcart_assets.bronze import parse
-from fastcart_assets.bronze.parse import KafkaRecord, parse_payload, to_bronze_batch
-from fastcart_assets.schemas import EVENT_SCHEMA
+from fastcart_assets.bronze import bulk
+from fastcart_assets.bronze import payload as per_message
+from fastcart_assets.bronze.bulk import bulk_parse
+from fastcart_assets.bronze.parse import to_bronze_batch
+from fastcart_assets.bronze.payload import parse_payload
+from fastcart_assets.bronze.records import KafkaRecord, arrow_schema
+from fastcart_assets.schemas import BRONZE_SCHEMA, EVENT_SCHEMA
 from fastcart_assets_tests.helpers import order_event
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -27,22 +31,22 @@ def reference_batch(records, known_extra_columns=()):
     known = {name.lower() for name in extras}
     payloads = [parse_payload(r.value) for r in records]
     for payload in payloads:
-        for name in parse.extra_fields(payload or {}):
-            if name.lower() not in known and len(extras) < parse.MAX_EXTRA_COLUMNS:
+        for name in per_message.extra_fields(payload or {}):
+            if name.lower() not in known and len(extras) < per_message.MAX_EXTRA_COLUMNS:
                 extras.append(name)
                 known.add(name.lower())
     converters = {
-        "quantity": parse._as_int32,
-        "price": parse._as_double,
-        "total": parse._as_double,
-        "shipping_address": parse._as_address,
+        "quantity": per_message._as_int32,
+        "price": per_message._as_double,
+        "total": per_message._as_double,
+        "shipping_address": per_message._as_address,
     }
     objects = [p or {} for p in payloads]
     columns = {
-        name: [converters.get(name, parse._as_string)(o.get(name)) for o in objects]
+        name: [converters.get(name, per_message._as_string)(o.get(name)) for o in objects]
         for name in EVENT_SCHEMA.fieldNames()
     }
-    columns |= {name: [parse._as_text(o.get(name)) for o in objects] for name in extras}
+    columns |= {name: [per_message.as_text(o.get(name)) for o in objects] for name in extras}
     columns["_raw"] = [
         None if r.value is None else r.value.decode("utf-8", "replace") for r in records
     ]
@@ -56,9 +60,12 @@ def reference_batch(records, known_extra_columns=()):
     columns["kafka_key"] = [
         None if r.key is None else r.key.decode("utf-8", "replace") for r in records
     ]
+    columns["kafka_key_bytes"] = [r.key for r in records]
+    columns["kafka_headers"] = [[] for _ in records]
+    columns["kafka_incarnation"] = [1] * len(records)
     columns["ingestion_timestamp"] = [NOW] * len(records)
     columns["ingestion_date"] = [DAY] * len(records)
-    schema = parse.arrow_schema(extras)
+    schema = arrow_schema(BRONZE_SCHEMA, extras)
     table = pa.Table.from_arrays(
         [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
     )
@@ -223,7 +230,7 @@ def test_each_tricky_message_alone_and_among_clean_ones(index):
 def test_mixed_batches_match_the_per_message_parse(seed, known, monkeypatch):
     rng = random.Random(seed)
     # small Arrow reads, so bad rows fall at range edges and rounds are exercised
-    monkeypatch.setattr(parse, "BULK_ROWS", rng.choice([7, 64, 4096]))
+    monkeypatch.setattr(bulk, "BULK_ROWS", rng.choice([7, 64, 4096]))
     values = [_clean(i) for i in range(600)]
     for _ in range(rng.randint(1, 60)):
         values.insert(rng.randrange(len(values) + 1), rng.choice(TRICKY))
@@ -232,7 +239,7 @@ def test_mixed_batches_match_the_per_message_parse(seed, known, monkeypatch):
 
 def test_a_clean_batch_is_read_in_bulk_only():
     values = [_clean(i) for i in range(1000)]
-    units, slow = parse._bulk_parse(values, True, [])
+    units, slow = bulk_parse(values, True, [])
     assert slow == []
     assert sum(len(u.rows) for u in units) == 1000
     assert_same_as_reference(values)
@@ -242,7 +249,7 @@ def test_a_few_bad_rows_do_not_send_their_neighbours_the_slow_way():
     values = [_clean(i) for i in range(1000)]
     for i in (0, 10, 500, 999):
         values[i] = _clean(i, total="not-a-number")
-    units, slow = parse._bulk_parse(values, True, [])
+    units, slow = bulk_parse(values, True, [])
     assert slow == [0, 10, 500, 999]
     assert_same_as_reference(values)
 

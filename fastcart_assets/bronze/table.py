@@ -1,0 +1,177 @@
+"""A Bronze table on Delta: what it is (`BronzeTable`) and what ingestion reads and writes there.
+
+- `append_to_bronze`: one Delta commit of a batch; columns the table lacks are added first.
+- `message_slices`, `append_with_delta_rs`: a batch goes to Spark in slices that fit one
+  Spark Connect message; a single row too large for one is appended with delta-rs.
+- `stored_positions`: per Kafka partition, the last record the table holds of the topic's
+  current incarnation (the resume point).
+- `read_topic_state` / `write_topic_state`: the topic's incarnation and reset decisions, kept as
+  a table property (`fastcart.kafka.<topic>`) so that they travel with the table and commit
+  atomically. Sail and delta-rs keep table properties on append and overwrite.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+from deltalake import DeltaTable, Field, write_deltalake
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StructType
+
+from fastcart_assets.bronze.offsets import TopicState
+from fastcart_assets.bronze.records import PayloadParser
+from fastcart_assets.delta import table_exists
+
+log = logging.getLogger(__name__)
+
+PARTITION_COLUMN = "ingestion_date"
+# `createDataFrame` sends an Arrow table in one gRPC message, which the Spark Connect client caps
+# at 128 MB; Sail does not take large local relations in chunks (its cache threshold is
+# 2^31 - 1). Batches are sent in slices of at most SLICE_BYTES of Arrow; a single row above
+# MAX_MESSAGE_BYTES (a value of tens of MB) cannot be sent at all and goes through delta-rs.
+SLICE_BYTES = 48 << 20
+MAX_MESSAGE_BYTES = 112 << 20
+
+
+@dataclass(frozen=True)
+class BronzeTable:
+    """What the shared ingestion needs to know about one Bronze table.
+
+    Attributes:
+        schema: the table's Spark schema: payload columns, then `KAFKA_COLUMNS` and
+            `INGESTION_COLUMNS` (schemas.py); evolved string columns may follow.
+        parse: (message values, known extra columns) -> payload columns (`PayloadParser`).
+        consumer_group: the group the run's position is committed to, for lag monitoring.
+    """
+
+    schema: StructType
+    parse: PayloadParser
+    consumer_group: str
+
+
+def incarnation_of(frame: DataFrame) -> F.Column:
+    """A row's topic incarnation: rows written before the column existed (null, or a table
+    that does not have it yet) belong to the first."""
+    if "kafka_incarnation" not in frame.columns:
+        return F.lit(1)
+    return F.coalesce(F.col("kafka_incarnation"), F.lit(1))
+
+
+@dataclass(frozen=True)
+class StoredPosition:
+    """The last record of a Kafka partition that Bronze holds (current incarnation)."""
+
+    offset: int
+    raw: str | None
+    key: str | None
+
+
+def stored_positions(
+    spark: SparkSession, table_path: str, topic: str, incarnation: int
+) -> dict[int, StoredPosition]:
+    """The highest offset Bronze holds per Kafka partition of `topic` in `incarnation`."""
+    if not table_exists(table_path):
+        return {}
+    bronze = spark.read.format("delta").load(table_path)
+    bronze = bronze.where((F.col("kafka_topic") == topic) & (incarnation_of(bronze) == incarnation))
+    last = bronze.groupBy("kafka_partition").agg(F.max("kafka_offset").alias("kafka_offset"))
+    rows = (
+        bronze.join(last, ["kafka_partition", "kafka_offset"])
+        .select("kafka_partition", "kafka_offset", "_raw", "kafka_key")
+        .collect()
+    )
+    return {
+        row.kafka_partition: StoredPosition(row.kafka_offset, row._raw, row.kafka_key)
+        for row in rows
+    }
+
+
+def extra_columns_of(spark: SparkSession, table_path: str, schema: StructType) -> list[str]:
+    """Columns the table gained through schema evolution (not in `schema`), in table order."""
+    if not table_exists(table_path):
+        return []
+    known = set(schema.fieldNames())
+    return [c for c in spark.read.format("delta").load(table_path).columns if c not in known]
+
+
+def append_to_bronze(frame: DataFrame, table_path: str) -> None:
+    """One Delta commit: append `frame` (new columns are added to the table first).
+
+    Writes resolve columns by name (checked on Sail; Delta's writer does the same), so a
+    table whose later columns were added at its end takes batches in the schema's order.
+    """
+    add_new_columns(table_path, frame.schema)
+    (
+        frame.write.format("delta")
+        .mode("append")
+        .option("mergeSchema", "true")
+        .partitionBy(PARTITION_COLUMN)
+        .save(table_path)
+    )
+
+
+def message_slices(table: pa.Table, limit: int) -> Iterator[pa.Table]:
+    """`table` in consecutive row slices of at most `limit` bytes (a larger row alone). Slices
+    keep the rows' order, so each holds a contiguous run of every partition's offsets."""
+    if table.nbytes <= limit or table.num_rows <= 1:
+        yield table
+        return
+    half = table.num_rows // 2
+    yield from message_slices(table.slice(0, half), limit)
+    yield from message_slices(table.slice(half), limit)
+
+
+def append_with_delta_rs(spark: SparkSession, table: pa.Table, table_path: str) -> None:
+    """Append `table` in one commit with delta-rs: for a row too large for Spark Connect."""
+    schema = from_arrow_schema(table.schema)
+    if table_exists(table_path):
+        add_new_columns(table_path, schema)
+    else:
+        append_to_bronze(spark.createDataFrame([], schema), table_path)  # as Spark creates it
+    write_deltalake(
+        table_path, table, mode="append", partition_by=[PARTITION_COLUMN], schema_mode="merge"
+    )
+
+
+def add_new_columns(table_path: str, schema: StructType) -> None:
+    """Add to the table, at its end, the columns of `schema` it does not have yet (nullable).
+
+    `mergeSchema` alone is not enough: Sail 0.7 ignores it on a Delta append and silently
+    drops the new columns. delta-rs adds them in a commit of their own (any type: the Delta
+    schema is Spark's JSON); a run killed right after it leaves an empty column, which the
+    next run fills like any other. Older rows read null in a new column.
+    """
+    if not table_exists(table_path):
+        return  # the first append creates the table with every column
+    table = DeltaTable(table_path)
+    existing = {field.name for field in table.schema().fields}
+    new = [field for field in schema.fields if field.name not in existing]
+    if new:
+        fields = [Field.from_json(json.dumps({**f.jsonValue(), "nullable": True})) for f in new]
+        table.alter.add_columns(fields)
+        log.info("Bronze gained columns: %s", ", ".join(field.name for field in new))
+
+
+def _state_key(topic: str) -> str:
+    return f"fastcart.kafka.{topic}"
+
+
+def read_topic_state(table_path: str, topic: str) -> TopicState:
+    """The topic's recorded incarnation state; the first incarnation when none is recorded."""
+    if not table_exists(table_path):
+        return TopicState()
+    text = DeltaTable(table_path).metadata().configuration.get(_state_key(topic))
+    return TopicState.from_json(text) if text else TopicState()
+
+
+def write_topic_state(table_path: str, topic: str, state: TopicState) -> None:
+    """Record `state` in the table's properties (one commit); the table must exist."""
+    DeltaTable(table_path).alter.set_table_properties(
+        {_state_key(topic): state.to_json()}, raise_if_not_exists=False
+    )

@@ -24,7 +24,6 @@ from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
 from fastcart_assets.definitions import build_definitions
 from fastcart_assets.generator.orders import GeneratorConfig
 from fastcart_assets.generator.producer import generate
-from fastcart_assets.gold.assets import group_keys
 from fastcart_assets.gold.registry import CUSTOMERS, GOLD_TABLES, SALES
 from fastcart_assets.kafka import broker as embedded_broker
 from fastcart_assets.pipeline import execute
@@ -33,6 +32,7 @@ from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
 from fastcart_assets.tables import (
     BRONZE,
     SILVER,
+    gold_asset_keys,
 )
 from fastcart_assets_tests.bronze.ingest_worker import KILL_POINTS
 from fastcart_assets_tests.helpers import clean_values, produce
@@ -262,7 +262,7 @@ def _write_bronze(spark, settings, stream) -> None:
 
 def _process(settings, silver_days, gold_days) -> None:
     defs = build_definitions(settings)
-    sales, customers = group_keys(SALES), group_keys(CUSTOMERS)
+    sales, customers = gold_asset_keys(SALES.name), gold_asset_keys(CUSTOMERS.name)
     with dg.instance_for_test() as instance:
         for day in silver_days:
             stage = execute(defs, instance, "silver", [SILVER_KEY, REJECTED_KEY], day, day)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench ui clean
+.PHONY: install demo test test-fast lint bench ui clean
 
 install: $(STAMP)
 
@@ -20,6 +20,10 @@ demo: install
 
 test: install
 	$(BIN)/pytest
+
+# The edit-test loop: everything but the slow and fault-injection tests (see README).
+test-fast: install
+	$(BIN)/pytest -m "not slow and not faults"
 
 lint: install
 	$(BIN)/ruff check .

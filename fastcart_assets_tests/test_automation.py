@@ -52,6 +52,7 @@ def _bronze_run(instance, settings) -> None:
     assert result.run_id
 
 
+@pytest.mark.slow
 def test_silver_is_requested_after_bronze_updates_and_not_after_a_failed_check(
     instance, settings, kafka, spark
 ):
@@ -148,6 +149,7 @@ def test_a_partition_at_error_holds_its_dates_until_it_is_processed_cleanly(inst
     }
 
 
+@pytest.mark.slow
 def test_after_a_catch_up_the_sensors_and_automation_request_nothing(settings, kafka):
     """`fastcart run` and the daemon share one notion of progress: starting the UI after a
     catch-up launches nothing that redoes it."""

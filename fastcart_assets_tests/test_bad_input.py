@@ -84,6 +84,7 @@ def _bronze_rows(values, known_extra_columns=()):
 @example(values=[b'{"total": NaN}', b'{"price": Infinity}', b"[1e400]", b"\xff\xfe"], known=[])
 @example(values=[b'{"total": -0.0, "price": 1e308, "quantity": 1e2, "zz": 18446744073709551615}'],
          known=[])  # fmt: skip
+@pytest.mark.slow
 def test_every_message_is_one_bronze_row_whatever_the_payload(values, known):
     batch, rows = _bronze_rows(values, known)
 
@@ -214,6 +215,7 @@ def _silver_string(value):
     return None if is_blank(value) else value
 
 
+@pytest.mark.slow
 @SPARK
 @given(values=st.lists(payloads(huge=2_000), min_size=40, max_size=160))
 def test_silver_and_rejected_account_for_every_bronze_row(spark, tmp_path, values):
@@ -363,6 +365,7 @@ def test_deeply_nested_object_is_judged_alike_by_bronze_and_silver(spark, tmp_pa
     deadline=None,
     suppress_health_check=[*SLOW, HealthCheck.function_scoped_fixture],
 )
+@pytest.mark.slow
 @given(values=st.lists(payloads(huge=2_000), min_size=20, max_size=80))
 @example(values=[b"\x00\xff\xfe", b"", None, b"[]", b'{"order_id": 1}', b"{" * 5_000])
 def test_real_broker_one_bronze_row_per_message(spark, broker, tmp_path, values):

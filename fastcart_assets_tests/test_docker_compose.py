@@ -110,6 +110,7 @@ def test_compose_renders_the_whole_stack_with_the_secrets_set(rendered):
     }
 
 
+@pytest.mark.slow
 @needs_compose
 def test_compose_refuses_to_render_without_each_secret(tmp_path, sentinels):
     cases = [(name, {k: v for k, v in sentinels.items() if k != name}) for name in SECRETS]

@@ -23,6 +23,7 @@ def run(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_broker_lifecycle_topics_and_round_trip(workdir):
     port = embedded.free_port()
     assert run("kafka", "status").exit_code == 1

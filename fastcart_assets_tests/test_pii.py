@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from fastcart_assets.cli.main import cli
@@ -15,6 +16,7 @@ from fastcart_assets.resources.spark import spark_session
 from fastcart_assets.tables import BRONZE
 
 
+@pytest.mark.slow
 def test_pipeline_never_logs_a_customer_email(settings, kafka, tmp_path):
     create_topic(kafka, kafka.topic, 2)
     start = datetime.now(UTC) - timedelta(hours=20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from fastcart_assets.cli.main import cli
@@ -26,6 +27,7 @@ def _gold(spark, settings, table):
     return {r.date: r for r in spark.read.format("delta").load(path).collect()}
 
 
+@pytest.mark.slow
 def test_run_reconciles_a_dirty_stream_and_picks_up_late_data(settings, kafka):
     create_topic(kafka, kafka.topic, 3)
     start = datetime.combine(today_utc() - timedelta(days=3), datetime.min.time(), UTC)
@@ -99,6 +101,7 @@ def test_format_timestamp_is_the_seed_format():
     )
 
 
+@pytest.mark.slow
 def test_query_sql_and_validate_on_a_tampered_lake(settings, kafka):
     create_topic(kafka, kafka.topic, 2)
     start = datetime.combine(today_utc() - timedelta(days=1), datetime.min.time(), UTC)
@@ -131,6 +134,7 @@ def test_query_sql_and_validate_on_a_tampered_lake(settings, kafka):
     assert "[FAIL] Bronze rows = Silver + rejected + dropped duplicates" in tampered.output
 
 
+@pytest.mark.slow
 def test_an_event_dated_2001_is_flagged_and_never_reaches_gold(settings, kafka):
     yesterday = today_utc() - timedelta(days=1)
     # 60 events of yesterday and one of 2001: 1.6% stale, below the 2% warn rate.

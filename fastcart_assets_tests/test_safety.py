@@ -97,6 +97,7 @@ def test_maintenance_waits_for_a_writer_of_the_same_table(settings, spark):
     thread.join()
 
 
+@pytest.mark.slow
 def test_a_crafted_product_id_flows_through_validation_as_a_value(settings, kafka):
     create_topic(kafka, kafka.topic, 1)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -185,6 +186,7 @@ def test_run_with_the_broker_down_answers_in_one_line_within_seconds(tmp_path):
         ("gold", "silver/ecommerce_sales keeps 365 days", SILVER),
     ],
 )
+@pytest.mark.slow
 def test_a_recompute_whose_inputs_retention_deleted_is_refused_and_writes_nothing(
     settings, spark, group, source, layer
 ):

@@ -4,6 +4,7 @@ records each tick what it saw: the topic's observation, and Bronze caught up whe
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from fastcart_assets.bronze.assets import BRONZE_KEY, bronze_ecommerce_sales
 from fastcart_assets.definitions import build_resources
@@ -41,6 +42,7 @@ def _caught_up(result: dg.SensorResult) -> list[dg.AssetMaterialization]:
     return [e for e in result.asset_events if isinstance(e, dg.AssetMaterialization)]
 
 
+@pytest.mark.slow
 def test_sensor_requests_only_new_data_once_per_offsets(settings, kafka):
     produce(kafka, clean_values(10))
     first = _tick(settings)

@@ -26,10 +26,11 @@ def webserver(tmp_path):
         yield url
 
 
+@pytest.mark.slow
 def test_graphql_lists_assets_checks_sensors_and_schedules(webserver):
     data = graphql(webserver, QUERY)
     assets = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
-    assert len(assets) == 17  # 15 tables, quality/rule_metrics and the Kafka topic
+    assert len(assets) == 20  # 18 tables (3 of them CDC), quality/rule_metrics, Kafka topic
     assert "kafka/ecommerce_sales" in assets and "quality/rule_metrics" in assets
     assert "gold/customer_analytics/processing_time_by_segment" in assets
     silver_checks = {

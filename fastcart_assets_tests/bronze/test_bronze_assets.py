@@ -20,6 +20,7 @@ from fastcart_assets_tests.bronze.helpers import (
 from fastcart_assets_tests.helpers import clean_values, order_event, produce
 
 
+@pytest.mark.slow
 def test_every_message_once_and_rerun_adds_nothing(spark, settings, kafka):
     produce(kafka, clean_values(2_500))
     first = materialize_bronze(settings)
@@ -77,6 +78,7 @@ def test_small_batches_commit_separately_and_stay_exact(spark, settings, kafka):
     assert bronze(spark, settings).count() == 1_000
 
 
+@pytest.mark.slow
 def test_replaying_a_past_partition_replaces_exactly_it(spark, settings, kafka):
     yesterday = today_utc() - timedelta(days=1)
     produce(kafka, clean_values(400))
@@ -126,6 +128,7 @@ def test_stored_offsets_beyond_the_topic_fail_clearly(spark, settings, kafka, to
     assert not failed.success
 
 
+@pytest.mark.slow
 def test_a_field_first_seen_after_the_table_exists_becomes_a_column(spark, settings, kafka):
     produce(kafka, clean_values(3), partitions=1)
     assert materialize_bronze(settings).success

@@ -126,46 +126,55 @@ def _lands_between_clean_records(spark, settings, kafka, poison: Spec):
     return {r.kafka_offset: r for r in bronze(spark, settings).collect()}[2]
 
 
+@pytest.mark.slow
 def test_poison_timestamp_beyond_any_calendar(spark, settings, kafka):
     row = _lands_between_clean_records(spark, settings, kafka, Spec(timestamp_ms=2**63 - 1))
     assert row.kafka_timestamp is None
 
 
+@pytest.mark.slow
 def test_poison_timestamp_from_a_clock_in_nanoseconds(spark, settings, kafka):
     poison = Spec(timestamp_ms=1_700_000_000_000_000_000)
     assert _lands_between_clean_records(spark, settings, kafka, poison).kafka_timestamp is None
 
 
+@pytest.mark.slow
 def test_poison_negative_timestamp(spark, settings, kafka):
     row = _lands_between_clean_records(spark, settings, kafka, Spec(timestamp_ms=-42))
     assert row.kafka_timestamp is None
 
 
+@pytest.mark.slow
 def test_poison_null_value_tombstone(spark, settings, kafka):
     row = _lands_between_clean_records(spark, settings, kafka, Spec(value=None))
     assert row._raw is None and row.order_id is None
 
 
+@pytest.mark.slow
 def test_poison_empty_value(spark, settings, kafka):
     assert _lands_between_clean_records(spark, settings, kafka, Spec(value=b""))._raw == ""
 
 
+@pytest.mark.slow
 def test_poison_null_key(spark, settings, kafka):
     row = _lands_between_clean_records(spark, settings, kafka, Spec(key=None))
     assert row.kafka_key is None and row.kafka_key_bytes is None
 
 
+@pytest.mark.slow
 def test_poison_binary_key(spark, settings, kafka):
     row = _lands_between_clean_records(spark, settings, kafka, Spec(key=b"\xff\x00\xc3("))
     assert row.kafka_key_bytes == b"\xff\x00\xc3(" and row.kafka_key == "\ufffd\x00\ufffd("
 
 
+@pytest.mark.slow
 def test_poison_duplicate_and_null_headers(spark, settings, kafka):
     headers = (("trace", b"\x00"), ("trace", None), ("é", b""), ("trace", b"\xff"))
     row = _lands_between_clean_records(spark, settings, kafka, Spec(headers=headers))
     assert [(h.key, h.value) for h in row.kafka_headers] == list(headers)
 
 
+@pytest.mark.slow
 def test_poison_value_of_a_megabyte(spark, settings, kafka):
     event = order_event(7, product_name="x" * (1 << 20))
     row = _lands_between_clean_records(
@@ -200,6 +209,7 @@ def test_batches_are_bounded_in_bytes(spark, settings, kafka, batch_bytes, batch
     assert bronze(spark, settings).count() == 10
 
 
+@pytest.mark.slow
 def test_a_batch_too_large_for_one_spark_connect_message_is_sent_in_slices(
     spark, settings, kafka, monkeypatch
 ):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from pyspark.sql import functions as F
 
 from fastcart_assets.bronze.ingest import append_to_bronze, ingest_new_messages
@@ -44,6 +45,7 @@ def by_incarnation(spark, settings) -> dict[int, set[tuple[int, int]]]:
     return found
 
 
+@pytest.mark.slow
 def test_a_recreated_topic_fails_clearly_then_earliest_reads_it_once_and_runs_continue(
     spark, settings, kafka
 ):
@@ -81,6 +83,7 @@ def test_a_recreated_topic_fails_clearly_then_earliest_reads_it_once_and_runs_co
     assert bronze(spark, settings).count() == 39
 
 
+@pytest.mark.slow
 def test_latest_skips_what_it_says_once(spark, settings, kafka):
     produce(kafka, clean_values(10), partitions=1)
     assert materialize_bronze(settings).success
@@ -108,6 +111,7 @@ def test_latest_skips_what_it_says_once(spark, settings, kafka):
     assert bronze_next_offsets(table, kafka.topic) == {0: 9}
 
 
+@pytest.mark.slow
 def test_replay_reads_the_current_incarnation_and_keeps_the_earlier_ones_rows(
     spark, settings, kafka
 ):
@@ -149,6 +153,7 @@ def test_replay_reads_the_current_incarnation_and_keeps_the_earlier_ones_rows(
     assert bronze(spark, settings).count() == 28
 
 
+@pytest.mark.slow
 def test_a_lake_written_before_the_record_columns_keeps_working(spark, settings, kafka):
     values = clean_values(10)
     produce(kafka, values, partitions=1)
@@ -184,6 +189,7 @@ def test_a_lake_written_before_the_record_columns_keeps_working(spark, settings,
     assert day.unaccounted == 0
 
 
+@pytest.mark.slow
 def test_silver_accounts_for_two_incarnations_in_one_day(spark, settings, kafka):
     """Offsets repeat across incarnations; Silver tells the rows apart (write time)."""
     produce(kafka, clean_values(12), partitions=1)

@@ -183,6 +183,7 @@ def test_same_seed_and_start_give_the_same_bytes():
     assert _lines(seed=6)[0] != _lines(seed=5)[0]
 
 
+@pytest.mark.slow
 def test_round_trip_through_kafka_into_silver_equals_the_table(kafka, topic, spark, tmp_path):
     from fastcart_assets.cdc.parse import to_bronze_cdc_batch
     from fastcart_assets_tests.cdc.conftest import CdcLake
@@ -223,6 +224,7 @@ def test_round_trip_through_kafka_into_silver_equals_the_table(kafka, topic, spa
     assert statuses == {k: row["status"] for k, row in table.table.rows.items()}
 
 
+@pytest.mark.slow
 def test_cli_publishes_changes_on_the_cdc_topic(broker, kafka, monkeypatch):
     topic = f"{kafka.topic}.public.orders"
     monkeypatch.setenv("FASTCART_CDC_TOPIC", topic)

@@ -113,6 +113,7 @@ def test_speed_paces_events_by_event_time():
     assert abs(waits[0] - 1.0) < 0.05  # the second order, one event-minute after the first
 
 
+@pytest.mark.slow
 def test_generate_to_kafka_and_read_back(kafka, topic):
     create_topic(kafka, topic, 3)
     config = GeneratorConfig(start=START, duration=None, orders=200, seed=4)
@@ -123,6 +124,7 @@ def test_generate_to_kafka_and_read_back(kafka, topic):
         assert json.loads(message.value())["order_id"] == message.key().decode()
 
 
+@pytest.mark.slow
 def test_cli_generates_to_kafka_and_reports_a_summary(broker, topic, kafka):
     create_topic(kafka, topic, 2)
     result = CliRunner().invoke(

@@ -139,6 +139,7 @@ def _assert_checks_current_per_partition(instance, check_keys) -> None:
             assert info.is_current, key
 
 
+@pytest.mark.slow
 def test_the_preview_hides_personal_columns(gold_run):
     _, run = gold_run
     with dg.instance_for_test() as instance:

@@ -75,6 +75,7 @@ def _bronze_run(settings, instance) -> datetime:
     return datetime.fromtimestamp(record.timestamp, UTC)
 
 
+@pytest.mark.slow
 def test_an_idle_topic_keeps_bronze_fresh(settings, kafka, instance):
     defs = build_definitions(settings)
     silver = dg.AssetSelection.groups("silver")
@@ -110,6 +111,7 @@ def test_an_idle_topic_keeps_bronze_fresh(settings, kafka, instance):
     assert list(latest) == [today_utc().isoformat()]
 
 
+@pytest.mark.slow
 def test_a_message_unread_for_16_minutes_turns_bronze_stale(settings, kafka, instance):
     produce(kafka, clean_values(10))
     ran_at = _bronze_run(settings, instance)

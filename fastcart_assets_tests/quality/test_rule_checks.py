@@ -81,6 +81,7 @@ def instance():
         yield test_instance
 
 
+@pytest.mark.slow
 def test_a_range_is_checked_per_partition_and_an_error_blocks_only_its_partition(lake, instance):
     _fill(lake)
     result = _run(lake.settings, instance, D1, D2)
@@ -139,6 +140,7 @@ def test_a_range_is_checked_per_partition_and_an_error_blocks_only_its_partition
     assert metrics[(D1, "malformed_json")].severity == "ok"
 
 
+@pytest.mark.slow
 def test_reprocessing_replaces_the_metrics_of_its_date_with_the_settings_rates(lake, instance):
     _fill(lake)
     first = _run(lake.settings, instance, D1, D2)
@@ -161,6 +163,7 @@ def test_reprocessing_replaces_the_metrics_of_its_date_with_the_settings_rates(l
     assert json.loads(json.dumps(errors)) == errors  # machine-readable as JSON
 
 
+@pytest.mark.slow
 def test_validate_prints_each_rules_rate_and_severity(lake, instance, monkeypatch):
     from click.testing import CliRunner
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -43,6 +44,7 @@ def _rows(lake):
     return silver, rejected
 
 
+@pytest.mark.slow
 def test_backfill_range_equals_day_by_day(spark, tmp_path):
     daily = _lake(spark, tmp_path / "daily")
     daily.process(D1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from fastcart_assets_tests.helpers import order_event
 from fastcart_assets_tests.silver.conftest import D1, D2, T1, T2, Lake
 
@@ -94,6 +96,7 @@ def test_ties_on_ingestion_time_go_to_the_higher_partition_then_offset(lake):
     assert (row.kafka_partition, row.kafka_offset, row.product_name) == (2, 0, "p2")
 
 
+@pytest.mark.slow
 def test_processing_order_does_not_matter(spark, tmp_path):
     forward, backward, ranged = (Lake(spark, str(tmp_path / n)) for n in ("f", "b", "r"))
     for lake in (forward, backward, ranged):
@@ -130,6 +133,7 @@ def test_an_update_moves_the_row_to_its_new_partition(lake, spark):
     assert table.where("order_id = 'ORD-00000001'").count() == 1
 
 
+@pytest.mark.slow
 def test_reprocessing_changes_nothing(lake):
     _load_two_days(lake)
     lake.process(D1)

@@ -36,6 +36,7 @@ def _checks(result) -> dict[str, bool]:
     }
 
 
+@pytest.mark.slow
 def test_dirty_stream_reconciles_and_rule_checks_report_its_rates(spark, settings, kafka):
     create_topic(kafka, kafka.topic, 3)
     config = GeneratorConfig(
@@ -85,6 +86,7 @@ def test_dirty_stream_reconciles_and_rule_checks_report_its_rates(spark, setting
     assert table.count() == written
 
 
+@pytest.mark.slow
 def test_a_failed_blocking_check_stops_downstream(spark, settings, kafka):
     from fastcart_assets.silver.assets import SILVER_KEY
 

@@ -45,6 +45,7 @@ def test_a_valid_event_of_a_stale_order_does_not_touch_its_creation_date(lake):
     assert lake.process(D2).touched_dates == [NOV_11]  # the 2001 pending event is not valid
 
 
+@pytest.mark.slow
 def test_flagged_rows_touch_nothing_unless_they_replace_a_row(lake, spark):
     lake.add_bronze([order_event(1, status="lost"), order_event(2, total=99.0)], D1, T1)
     result = lake.process(D1)

@@ -118,6 +118,33 @@ def gold_plan(group: str, touched: Touched, today: date) -> GoldPlan:
     return GoldPlan(group, ranges, touched.through, touched.blocked)
 
 
+@dataclass(frozen=True)
+class GoldRun:
+    """One Gold run: the groups it computes over one partition range, and for each group which
+    part of its plan it is (`part` of `parts`) and the Silver progress that plan covers."""
+
+    groups: tuple[str, ...]
+    first: date
+    last: date
+    plan_parts: tuple[tuple[str, int, int, int], ...]  # (group, through, part, parts)
+
+
+def gold_runs(plans: Sequence[GoldPlan]) -> list[GoldRun]:
+    """The runs that carry out `plans`: one per range, and one for all groups when every plan
+    is a single range and the ranges coincide (fresh data: both groups recompute today)."""
+    active = [plan for plan in plans if plan.ranges and plan.through is not None]
+    ranges = {plan.ranges for plan in active}
+    if len(active) > 1 and len(ranges) == 1 and len(active[0].ranges) == 1:
+        first, last = active[0].ranges[0]
+        parts = tuple((plan.group, plan.through, 1, 1) for plan in active)
+        return [GoldRun(tuple(plan.group for plan in active), first, last, parts)]
+    return [
+        GoldRun((plan.group,), first, last, ((plan.group, plan.through, n + 1, len(plan.ranges)),))
+        for plan in active
+        for n, (first, last) in enumerate(plan.ranges)
+    ]
+
+
 def touched_since(
     records: Sequence[SilverRecord],
     earlier_blocked: Mapping[date, Sequence[SilverRecord]],

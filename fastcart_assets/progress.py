@@ -28,9 +28,8 @@ DQ_ERRORS = "dq_errors"
 
 # Run tags.
 LAYER_TAG = "fastcart/layer"
-GOLD_GROUP_TAG = "fastcart/gold_group"
-SILVER_THROUGH_TAG = "fastcart/silver_through"
-PLAN_PART_TAG = "fastcart/plan_part"  # "2/3": the second of a plan's three runs
+# Per Gold group a run computes: "<silver storage id its plan covers>:<part>/<parts>".
+GOLD_PLAN_TAG = "fastcart/gold_plan.{group}"
 TRIGGER_TAG = "fastcart/trigger"
 # Dagster's own tags for a run over a partition range (public names, see RunRequest).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -56,23 +55,30 @@ def silver_partitions_to_process(instance: dg.DagsterInstance) -> list[date]:
     )
 
 
+def _plan_tag(run: dg.DagsterRun, group: str) -> tuple[int, str] | None:
+    """(Silver storage id covered, "part/parts") of `group`'s plan that `run` carries out."""
+    value = run.tags.get(GOLD_PLAN_TAG.format(group=group))
+    if not value:
+        return None
+    through, _, part = value.partition(":")
+    return int(through), part
+
+
+def _gold_runs(instance: dg.DagsterInstance, statuses) -> list[dg.DagsterRun]:
+    return instance.get_runs(
+        filters=dg.RunsFilter(tags={LAYER_TAG: "gold"}, statuses=statuses), limit=200
+    )
+
+
 def gold_progress(instance: dg.DagsterInstance, group: str) -> int | None:
     """The highest Silver storage id accounted for by a plan of `group` whose runs all
     succeeded."""
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(tags={GOLD_GROUP_TAG: group}, statuses=[dg.DagsterRunStatus.SUCCESS]),
-        limit=200,
-    )
     parts: dict[int, set[str]] = {}
-    for run in runs:
-        if SILVER_THROUGH_TAG in run.tags:
-            parts.setdefault(int(run.tags[SILVER_THROUGH_TAG]), set()).add(
-                run.tags.get(PLAN_PART_TAG, "1/1")
-            )
+    for run in _gold_runs(instance, [dg.DagsterRunStatus.SUCCESS]):
+        if tagged := _plan_tag(run, group):
+            parts.setdefault(tagged[0], set()).add(tagged[1])
     complete = [
-        through
-        for through, done in parts.items()
-        if len(done) == int(next(iter(done)).split("/")[1])
+        through for through, done in parts.items() if len(done) == int(min(done).split("/")[1])
     ]
     return max(complete, default=None)
 
@@ -85,10 +91,7 @@ def gold_in_progress(instance: dg.DagsterInstance, group: str) -> bool:
         dg.DagsterRunStatus.STARTING,
         dg.DagsterRunStatus.STARTED,
     ]
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(tags={GOLD_GROUP_TAG: group}, statuses=active), limit=1
-    )
-    return bool(runs)
+    return any(_plan_tag(run, group) for run in _gold_runs(instance, active))
 
 
 class _RunStatus:
@@ -183,18 +186,11 @@ def gold_plans(
     return plans
 
 
-def gold_run_tags(plan: planner.GoldPlan, part: int, trigger: str) -> dict[str, str]:
-    """Tags of the Gold run for range `part` (0-based) of `plan`: the plan it belongs to, its
-    part, and its partition range."""
-    first, last = plan.ranges[part]
-    tags = {
-        LAYER_TAG: "gold",
-        GOLD_GROUP_TAG: plan.group,
-        TRIGGER_TAG: trigger,
-        PLAN_PART_TAG: f"{part + 1}/{len(plan.ranges)}",
-    }
-    if plan.through is not None:
-        tags[SILVER_THROUGH_TAG] = str(plan.through)
-    if first != last:
-        tags |= {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+def gold_run_tags(run: planner.GoldRun, trigger: str) -> dict[str, str]:
+    """Tags of a Gold run: the plans it carries out (per group), its trigger, its range."""
+    tags = {LAYER_TAG: "gold", TRIGGER_TAG: trigger}
+    for group, through, part, parts in run.plan_parts:
+        tags[GOLD_PLAN_TAG.format(group=group)] = f"{through}:{part}/{parts}"
+    if run.first != run.last:
+        tags |= {RANGE_START_TAG: run.first.isoformat(), RANGE_END_TAG: run.last.isoformat()}
     return tags

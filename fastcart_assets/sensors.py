@@ -4,7 +4,7 @@ the planner decides. The Silver automation condition lives in definitions.py."""
 
 import dagster as dg
 
-from fastcart_assets import progress
+from fastcart_assets import planner, progress
 from fastcart_assets.bronze.assets import BRONZE_KEY
 from fastcart_assets.delta import TableUnreadable, check_readable, retention_applied
 from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError
@@ -16,8 +16,12 @@ from fastcart_assets.quality.freshness import (
 )
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
-from fastcart_assets.tables import BRONZE, SILVER, gold_asset_keys
+from fastcart_assets.tables import BRONZE, RULE_METRICS, SILVER, SILVER_REJECTED, gold_asset_keys
 
+SILVER_KEYS = [t.asset_key for t in (SILVER, SILVER_REJECTED, RULE_METRICS)]
+# Gold follows Silver within seconds (event -> Gold under a minute, docs/SPEC.md §9); a tick
+# with nothing to do costs two small instance queries.
+GOLD_SENSOR_INTERVAL_S = 10
 # Kafka look-ups must end well before Dagster's sensor tick limit (60 s by default).
 SENSOR_KAFKA_TIMEOUT_S = 5.0
 
@@ -62,7 +66,11 @@ def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, la
     request = dg.RunRequest(
         run_key=run_key,
         partition_key=partition_key(today_utc()),
-        asset_selection=[BRONZE_KEY],
+        # Silver follows in the same run: one process start less between an event and Gold.
+        asset_selection=[
+            BRONZE_KEY,
+            *[t.asset_key for t in (SILVER, SILVER_REJECTED, RULE_METRICS)],
+        ],
         tags={"fastcart/trigger": "kafka_sensor", "fastcart/layer": "bronze"},
     )
     return dg.SensorResult(run_requests=[request], asset_events=events)
@@ -71,7 +79,7 @@ def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, la
 @dg.sensor(
     name="silver_touched_dates_sensor",
     asset_selection=dg.AssetSelection.groups(*progress.GOLD_GROUPS),
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=GOLD_SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Requests the Gold partitions Silver's materializations touched (late data "
     "included) and the customer snapshots from the earliest of them through today, as the "
@@ -79,21 +87,20 @@ def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, la
 )
 def silver_touched_dates_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     """Gold for the dates Silver touched since Gold last caught up; snapshots through today."""
-    requests, waiting = [], []
     expired = retention_applied(lake.table_path(SILVER.path))
-    for plan in progress.gold_plans(context.instance, FIRST_DATE, today_utc(), expired):
-        waiting += [f"{b.partition} ({b.reason})" for b in plan.blocked]
-        if progress.gold_in_progress(context.instance, plan.group):
-            continue  # its plan already runs; look again when it has finished
-        for part, (first, last) in enumerate(plan.ranges):
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"gold-{plan.group}-{plan.through}-{part + 1}of{len(plan.ranges)}",
-                    asset_selection=gold_asset_keys(plan.group),
-                    partition_key=partition_key(first) if first == last else None,
-                    tags=progress.gold_run_tags(plan, part, trigger="silver_touched_dates"),
-                )
-            )
+    plans = progress.gold_plans(context.instance, FIRST_DATE, today_utc(), expired)
+    waiting = [f"{b.partition} ({b.reason})" for plan in plans for b in plan.blocked]
+    # A group whose plan already runs waits for it to finish (its progress is not yet recorded).
+    plans = [p for p in plans if not progress.gold_in_progress(context.instance, p.group)]
+    requests = [
+        dg.RunRequest(
+            run_key="gold-" + "-".join(f"{g}.{t}.{n}of{m}" for g, t, n, m in run.plan_parts),
+            asset_selection=[key for group in run.groups for key in gold_asset_keys(group)],
+            partition_key=partition_key(run.first) if run.first == run.last else None,
+            tags=progress.gold_run_tags(run, trigger="silver_touched_dates"),
+        )
+        for run in planner.gold_runs(plans)
+    ]
     if waiting:
         context.log.warning("Gold waits for Silver partitions: %s", "; ".join(sorted(set(waiting))))
     if not requests:

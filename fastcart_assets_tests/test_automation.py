@@ -95,12 +95,14 @@ def _gold_sensor(instance, lake_root="/nonexistent-lake"):
 
 
 def _ranges(requests) -> dict[str, tuple[str, str]]:
+    """Gold group -> the partition range requested for it (a run may compute both groups)."""
     return {
-        r.asset_selection[0].path[1]: (
+        key.path[1]: (
             r.tags.get(progress.RANGE_START_TAG, r.partition_key),
             r.tags.get(progress.RANGE_END_TAG, r.partition_key),
         )
         for r in requests
+        for key in r.asset_selection
     }
 
 
@@ -123,7 +125,7 @@ def test_gold_is_requested_for_touched_dates_and_snapshots_through_today(instanc
         "sales_performance": (partition_key(late), partition_key(latest)),
         "customer_analytics": (partition_key(late), TODAY),
     }
-    assert all(len(r.asset_selection) == 6 for r in requests)
+    assert all(len(r.asset_selection) == 6 for r in requests)  # different ranges: two runs
     assert len({r.run_key for r in requests}) == 2
     # Once those runs succeeded, Gold is caught up: the same materialization is not replanned.
     _gold_runs_done(instance, requests)

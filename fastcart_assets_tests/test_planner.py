@@ -85,3 +85,28 @@ def test_customer_snapshots_run_from_the_earliest_touched_date_through_today():
     assert sales.through == customers.through == 9
     empty = planner.gold_plan(CUSTOMER_ANALYTICS, planner.Touched((), through=9), TODAY)
     assert empty.ranges == () and empty.through == 9
+
+
+def test_gold_groups_share_a_run_when_they_recompute_the_same_dates():
+    today_only = planner.Touched((TODAY,), through=12)
+    plans = [
+        planner.gold_plan(SALES_PERFORMANCE, today_only, TODAY),
+        planner.gold_plan(CUSTOMER_ANALYTICS, today_only, TODAY),
+    ]
+    [run] = planner.gold_runs(plans)
+    assert run.groups == (SALES_PERFORMANCE, CUSTOMER_ANALYTICS)
+    assert (run.first, run.last) == (TODAY, TODAY)
+    assert run.plan_parts == ((SALES_PERFORMANCE, 12, 1, 1), (CUSTOMER_ANALYTICS, 12, 1, 1))
+    late = planner.Touched((d(2), d(9)), through=13)
+    plans = [planner.gold_plan(g, late, TODAY) for g in (SALES_PERFORMANCE, CUSTOMER_ANALYTICS)]
+    runs = planner.gold_runs(plans)
+    assert [(r.groups, r.first, r.last) for r in runs] == [
+        ((SALES_PERFORMANCE,), d(2), d(2)),
+        ((SALES_PERFORMANCE,), d(9), d(9)),
+        ((CUSTOMER_ANALYTICS,), d(2), TODAY),
+    ]
+    assert [r.plan_parts[0][2:] for r in runs] == [(1, 2), (2, 2), (1, 1)]
+    assert (
+        planner.gold_runs([planner.gold_plan(SALES_PERFORMANCE, planner.Touched((), 5), TODAY)])
+        == []
+    )

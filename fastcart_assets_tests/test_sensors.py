@@ -11,7 +11,7 @@ from fastcart_assets.definitions import build_resources
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.partitions import today_utc
 from fastcart_assets.quality.freshness import CAUGHT_UP_TAG, KAFKA_TOPIC_KEY
-from fastcart_assets.sensors import kafka_sensor
+from fastcart_assets.sensors import SILVER_KEYS, kafka_sensor
 from fastcart_assets_tests.helpers import clean_values, produce
 
 
@@ -48,7 +48,7 @@ def test_sensor_requests_only_new_data_once_per_offsets(settings, kafka):
     first = _tick(settings)
     [request] = first.run_requests
     assert request.partition_key == today_utc().isoformat()
-    assert request.asset_selection == [bronze_ecommerce_sales.key]
+    assert request.asset_selection == [bronze_ecommerce_sales.key, *SILVER_KEYS]  # one run
     seen = _observation(first)
     assert seen["lag_messages"] == sum(seen["end_offsets"].values()) > 0
     assert seen["bronze_offsets"] == {"0": 0, "1": 0, "2": 0}

@@ -21,7 +21,7 @@ def test_defaults_when_nothing_is_set():
     assert settings.cdc_topic == "fastcart.public.orders"
     assert settings.spark_remote is None
     assert settings.first_date == date(2024, 1, 1)
-    assert settings.sensor_interval_s == 60
+    assert settings.sensor_interval_s == 15
     assert settings.threshold("malformed_json") == RuleThreshold(0.02, 0.10)
     assert not settings.kafka_sasl_password_set
 
@@ -32,7 +32,7 @@ def test_values_are_read_and_normalised():
             "FASTCART_KAFKA_BOOTSTRAP": "kafka-1:9092, kafka-2:9093",
             "FASTCART_SPARK_REMOTE": "sc://spark:15002",
             "FASTCART_FIRST_DATE": "2025-06-01",
-            "FASTCART_SENSOR_INTERVAL_S": "15",
+            "FASTCART_SENSOR_INTERVAL_S": "30",
             "FASTCART_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
             "FASTCART_KAFKA_SASL_MECHANISM": "scram-sha-512",
             "FASTCART_KAFKA_SASL_USERNAME": "fastcart",
@@ -43,7 +43,7 @@ def test_values_are_read_and_normalised():
     )
     assert settings.kafka_bootstrap == "kafka-1:9092,kafka-2:9093"
     assert settings.first_date == date(2025, 6, 1)
-    assert settings.sensor_interval_s == 15
+    assert settings.sensor_interval_s == 30
     assert settings.kafka_security_protocol == "SASL_SSL"
     assert settings.kafka_sasl_mechanism == "SCRAM-SHA-512"
     assert settings.kafka_sasl_password_set

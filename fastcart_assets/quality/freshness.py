@@ -80,10 +80,10 @@ class KafkaLag:
 
 
 def read_kafka_lag(
-    kafka: KafkaResource, lake: LakeResource, now: datetime | None = None
+    kafka: KafkaResource, lake: LakeResource, now: datetime | None = None, peek: bool = True
 ) -> KafkaLag:
-    """Ask the topic for its end offsets, Bronze's Delta log for its position, and the topic
-    for the timestamp of the first message Bronze lacks in each lagging partition.
+    """Ask the topic for its end offsets, Bronze's Delta log for its position, and (`peek`) the
+    topic for the timestamp of the first message Bronze lacks in each lagging partition.
 
     Raises KafkaUnavailable or TopicError (from `kafka.topics`) when the topic cannot be read.
     """
@@ -98,7 +98,7 @@ def read_kafka_lag(
             for p, m in marks.items()
             if m.high > position.get(p, 0)
         }
-        oldest = _oldest_timestamp_ms(consumer, kafka.topic, unread)
+        oldest = _oldest_timestamp_ms(consumer, kafka.topic, unread) if peek else None
     return KafkaLag(kafka.topic, ends, position, oldest, now or datetime.now(UTC))
 
 

@@ -5,7 +5,9 @@ and instance, lets the sensors and the Silver automation run, produces one marke
 order, and polls gold/sales_performance/daily_product_revenue (through delta-rs) until the
 marked product appears. Prints the latency and stops everything it started.
 
-    .venv/bin/python benchmarks/freshness.py [--sensor-interval 15] [--timeout 600]
+    .venv/bin/python benchmarks/freshness.py [--probes 3] [--sensor-interval S] [--timeout 600]
+
+Without --sensor-interval it measures the shipped defaults.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,14 +33,14 @@ from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.settings import Settings
 
-MARKER_PRODUCT = "PROD-FRESHNESS"
+MARKER_PRODUCT = "PROD-FRESH-{n}"
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def marked_order(now: datetime) -> list[dict]:
+def marked_order(now: datetime, n: int) -> list[dict]:
     base = {
-        "order_id": f"ORD-{int(now.timestamp()) % 100_000_000:08d}",
-        "product_id": MARKER_PRODUCT,
+        "order_id": f"ORD-{(int(now.timestamp()) + n) % 100_000_000:08d}",
+        "product_id": MARKER_PRODUCT.format(n=n),
         "product_name": "Freshness probe",
         "quantity": 1,
         "price": 1.0,
@@ -57,21 +60,22 @@ def marked_order(now: datetime) -> list[dict]:
     return [{**base, "status": s, "timestamp": stamp} for s in ("pending", "shipped")]
 
 
-def visible_in_gold(settings: Settings) -> bool:
+def visible_in_gold(settings: Settings, n: int) -> bool:
     path = settings.table_path("gold/sales_performance/daily_product_revenue")
     if not table_exists(path):
         return False
     rows = (
         DeltaTable(path)
         .to_pyarrow_dataset()
-        .count_rows(filter=pc.field("product_id") == MARKER_PRODUCT)
+        .count_rows(filter=pc.field("product_id") == MARKER_PRODUCT.format(n=n))
     )
     return rows > 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sensor-interval", type=int, default=15)
+    parser.add_argument("--sensor-interval", type=int, default=None)
+    parser.add_argument("--probes", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fastcart-freshness-") as tmp:
@@ -86,8 +90,9 @@ def main() -> None:
             "DAGSTER_HOME": str(root / "home"),
             "FASTCART_LAKE_ROOT": settings.lake_root,
             "FASTCART_KAFKA_BOOTSTRAP": state.address,
-            "FASTCART_SENSOR_INTERVAL_S": str(args.sensor_interval),
         }
+        if args.sensor_interval:
+            env["FASTCART_SENSOR_INTERVAL_S"] = str(args.sensor_interval)
         dagster = Path(sys.executable).with_name("dagster")
         dev = subprocess.Popen(
             [str(dagster), "dev", "-w", "workspace.yaml", "-p", str(embedded.free_port())],
@@ -99,29 +104,34 @@ def main() -> None:
         )
         try:
             time.sleep(20)  # webserver, daemon and code location up
-            producer = kafka.producer()
-            produced_at = datetime.now(UTC)
-            for event in marked_order(produced_at):
-                producer.produce(
-                    kafka.topic, key=event["order_id"].encode(), value=json.dumps(event).encode()
-                )
-            producer.flush(10)
-            started = time.monotonic()
-            while time.monotonic() - started < args.timeout:
-                if visible_in_gold(settings):
-                    latency = time.monotonic() - started
-                    print(
-                        f"event produced -> visible in Gold: {latency:.1f} s "
-                        f"(sensor interval {args.sensor_interval} s)"
-                    )
-                    return
-                time.sleep(2)
-            print(f"not visible in Gold after {args.timeout:.0f} s", file=sys.stderr)
-            sys.exit(1)
+            latencies = [_probe(kafka, settings, n, args.timeout) for n in range(args.probes)]
+            interval = args.sensor_interval or Settings().sensor_interval_s
+            print(
+                f"event produced -> visible in Gold: {', '.join(f'{s:.1f}' for s in latencies)} s; "
+                f"median {statistics.median(latencies):.1f} s, max {max(latencies):.1f} s "
+                f"(Kafka sensor interval {interval} s)"
+            )
         finally:
             os.killpg(dev.pid, signal.SIGTERM)
             dev.wait(60)
             embedded.stop(root / "state")
+
+
+def _probe(kafka: KafkaResource, settings: Settings, n: int, timeout: float) -> float:
+    """Produce marked order `n` and wait until Gold shows it; the seconds it took."""
+    producer = kafka.producer()
+    for event in marked_order(datetime.now(UTC), n):
+        producer.produce(
+            kafka.topic, key=event["order_id"].encode(), value=json.dumps(event).encode()
+        )
+    producer.flush(10)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if visible_in_gold(settings, n):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    print(f"probe {n} not visible in Gold after {timeout:.0f} s", file=sys.stderr)
+    sys.exit(1)
 
 
 if __name__ == "__main__":

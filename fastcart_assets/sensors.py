@@ -30,7 +30,7 @@ def kafka_sensor(interval_s: int) -> dg.SensorDefinition:
     """The Kafka sensor, ticking every `interval_s` seconds (FASTCART_SENSOR_INTERVAL_S)."""
     return dg.sensor(
         name="kafka_new_data_sensor",
-        asset_selection=dg.AssetSelection.assets(BRONZE_KEY),
+        asset_selection=dg.AssetSelection.assets(BRONZE_KEY, *SILVER_KEYS),
         minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests a Bronze run for today's partition when Kafka has messages Bronze "

@@ -84,3 +84,22 @@ def test_sensor_skips_with_a_reason_when_the_topic_is_missing(settings):
     result = _tick(settings)
     assert isinstance(result, dg.SkipReason)
     assert "does not exist" in result.skip_message
+
+
+def test_the_daemon_accepts_every_run_the_sensors_request(settings, kafka):
+    """Evaluated as the daemon does (run requests resolved against the sensor's selection and
+    the code location's jobs), a request for new data is valid: Bronze and today's Silver."""
+    from fastcart_assets.definitions import build_definitions
+
+    produce(kafka, clean_values(5))
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, definitions=defs, resources=build_resources(settings)
+        )
+        sensor = defs.get_sensor_def("kafka_new_data_sensor")
+        data = sensor.evaluate_tick(context)
+        assert data.run_requests and not data.skip_message
+        assert set(data.run_requests[0].asset_selection) == {BRONZE_KEY, *SILVER_KEYS}
+        gold = defs.get_sensor_def("silver_touched_dates_sensor").evaluate_tick(context)
+        assert gold.skip_message == "Gold is up to date with Silver"

@@ -1,10 +1,18 @@
 """The code location loads, and the Spark resource round-trips a partitioned Delta table."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
+import pytest
 from pyspark.sql import functions as F
 
 from fastcart_assets.definitions import defs
 from fastcart_assets.resources.spark import SparkResource
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_definitions_load_with_every_asset_and_sensor():
@@ -40,3 +48,28 @@ def test_delta_round_trip_through_the_spark_resource_in_materialize(tmp_path):
         "2025-01-01",
         "2025-01-02",
     ]
+
+
+@pytest.mark.slow
+def test_the_dg_command_line_sees_the_project(tmp_path):
+    """`[tool.dg]` in pyproject.toml: `dg check defs` and `dg list defs` work in the project."""
+    venv = Path(sys.executable).parent.parent
+    env = {**os.environ, "VIRTUAL_ENV": str(venv), "DAGSTER_HOME": str(tmp_path)}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    dg_cli = str(venv / "bin" / "dg")
+    checked = subprocess.run(
+        [dg_cli, "check", "defs"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert checked.returncode == 0, checked.stderr
+    listed = subprocess.run(
+        [dg_cli, "list", "defs", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert (
+        "silver_touched_dates_sensor" in listed.stdout and "bronze/ecommerce_sales" in listed.stdout
+    )

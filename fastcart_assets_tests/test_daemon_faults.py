@@ -1,6 +1,7 @@
 """A run the daemon launched, killed with kill -9 while it holds Bronze's pool, under the real
-`dagster dev`: the abandoned-runs sensor marks it failed and frees the pool, and the sensors
-carry on by themselves until every message is in Bronze exactly once."""
+`dagster dev`: the run is marked failed and the pool freed (by Dagster's own watch of its run
+workers, or else by FastCart's abandoned-runs sensor), and the sensors carry on by themselves
+until every message is in Bronze exactly once."""
 
 from __future__ import annotations
 
@@ -51,9 +52,10 @@ def test_a_daemon_run_killed_holding_its_pool_is_released_and_ingestion_carries_
     env = {**os.environ, "FASTCART_SENSOR_INTERVAL_S": "5"}
     command = [str(Path(sys.executable).with_name("dagster")), "dev", "-m"]
     command += ["fastcart_assets.definitions", "-h", "127.0.0.1", "-p", str(free_port())]
+    # The instance exists before dagster dev starts (two processes must not create it at once).
     with (
-        background(command, tmp_path / "dagster_dev.log", cwd=REPO, env=env),
         dg.DagsterInstance.from_config(str(home)) as instance,
+        background(command, tmp_path / "dagster_dev.log", cwd=REPO, env=env),
     ):
 
         def bronze_run_holding_its_pool():
@@ -76,11 +78,7 @@ def test_a_daemon_run_killed_holding_its_pool_is_released_and_ingestion_carries_
                 ).claimed_slots
             )
 
-        _wait("the abandoned-runs sensor to release the killed run", released)
-        failure = instance.get_records_for_run(
-            victim.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
-        ).records[-1]
-        assert "no longer exists" in failure.event_log_entry.dagster_event.message
+        _wait("the killed run to be marked failed and its slot freed", released)
 
         produce(kafka, _values(3_000, 500))  # the sensor sees new offsets and runs Bronze again
         path = settings.table_path(BRONZE.path)

@@ -157,3 +157,71 @@ def test_an_event_dated_2001_is_flagged_and_never_reaches_gold(settings, kafka):
     snapshots = settings.table_path("gold/customer_analytics/customer_segments")
     days = {r.snapshot_date for r in spark.read.format("delta").load(snapshots).collect()}
     assert min(days) == yesterday
+
+
+@pytest.mark.slow
+def test_a_clean_day_mixed_with_every_poison_class_runs_green(settings, kafka, spark):
+    """A day of orders plus one record of every poison class: `fastcart run` succeeds, every
+    record is in Bronze exactly once, Silver flags what it must, `fastcart validate` exits 0 and
+    no Gold partition precedes FASTCART_FIRST_DATE."""
+    from fastcart_assets.partitions import FIRST_DATE
+    from fastcart_assets.tables import BRONZE, GOLD, SILVER
+    from fastcart_assets_tests.bronze.helpers import (
+        Spec,
+        produce_specs,
+        produce_with_raw_header_key,
+    )
+
+    create_topic(kafka, kafka.topic, 3)
+    start = datetime.now(UTC) - timedelta(hours=20)
+    clean = GeneratorConfig(
+        start=start, duration=timedelta(hours=18), min_delay_s=30, max_delay_s=90, seed=21
+    )
+    summary = generate(
+        clean, dirty_rate=0.0, speed=0, sink=KafkaSink(kafka.producer(), kafka.topic)
+    )
+    now = datetime.now(UTC)
+    huge = order_event(
+        90_000_001, total=1e35, price=1e35, quantity=1, timestamp=f"{now:%Y-%m-%d}T00:00:01Z"
+    )
+    poison = [
+        Spec(timestamp_ms=2**63 - 1),  # beyond any calendar
+        Spec(timestamp_ms=1_700_000_000_000_000_000),  # a clock in nanoseconds
+        Spec(timestamp_ms=-42),  # negative
+        Spec(value=None),  # tombstone
+        Spec(value=b""),
+        Spec(key=None),
+        Spec(key=b"\xff\x00\xc3("),  # not UTF-8
+        Spec(headers=(("trace", b"\x00"), ("trace", None), ("\u00e9", b""))),
+        Spec(value=json.dumps(order_event(90_000_002, product_name="x" * (1 << 20))).encode()),
+        Spec(value=b'{"order_id": "ORD-9", "total": '),  # malformed
+        Spec(value=json.dumps(order_event(90_000_003, timestamp="2001-05-01T10:00:00Z")).encode()),
+        Spec(value=json.dumps(order_event(90_000_004, timestamp="2999-01-01T00:00:00Z")).encode()),
+        Spec(value=json.dumps(huge).encode()),
+        Spec(
+            value=json.dumps(
+                {**huge, "status": "shipped", "timestamp": f"{now:%Y-%m-%d}T00:00:02Z"}
+            ).encode()
+        ),
+    ]
+    produce_specs(kafka, poison, partitions=3)
+    produce_with_raw_header_key(kafka, b"\xff\xfe", b'{"order_id": "ORD-00000009"}')
+    produced = summary.messages + len(poison) + 1
+
+    result = _run()
+    assert result.exit_code == 0, result.output
+    bronze = spark.read.format("delta").load(settings.table_path(BRONZE.path))
+    coordinates = bronze.select("kafka_incarnation", "kafka_partition", "kafka_offset")
+    assert bronze.count() == coordinates.distinct().count() == produced
+    silver = spark.read.format("delta").load(settings.table_path(SILVER.path))
+    flags = {
+        r.order_id: r.dq_failures for r in silver.where("order_id LIKE 'ORD-9000000%'").collect()
+    }
+    assert (
+        "stale_timestamp" in flags["ORD-90000003"] and "future_timestamp" in flags["ORD-90000004"]
+    )
+    assert CliRunner().invoke(cli, ["validate"]).exit_code == 0
+    for table in GOLD:
+        frame = spark.read.format("delta").load(settings.table_path(table.path))
+        earliest = frame.agg({table.date_column: "min"}).collect()[0][0]
+        assert earliest is None or earliest >= FIRST_DATE, table.path

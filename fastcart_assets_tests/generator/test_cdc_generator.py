@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 from click.testing import CliRunner
 
-from fastcart_assets.bronze.ingest import kafka_record
+from fastcart_assets.bronze.records import from_message
 from fastcart_assets.cli.main import cli
 from fastcart_assets.generator.cdc import CdcConfig, ChangeStream
 from fastcart_assets.generator.cdc_defects import CDC_DEFECT_TYPES, MALFORMED_KINDS
@@ -204,7 +204,7 @@ def test_round_trip_through_kafka_into_silver_equals_the_table(kafka, topic, spa
 
     lake = CdcLake(spark, str(tmp_path / "lakehouse"))
     day = date(2025, 11, 9)
-    batch = to_bronze_cdc_batch([kafka_record(m) for m in messages], START, day)
+    batch = to_bronze_cdc_batch([from_message(m) for m in messages], START, day)
     spark.createDataFrame(batch.table).write.format("delta").partitionBy("ingestion_date").save(
         lake.bronze
     )

@@ -109,7 +109,7 @@ def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | N
     type=click.Choice(["fail", "earliest", "latest"]),
     default="fail",
     show_default=True,
-    help="when Bronze's stored offsets are not in the topic (recreated, retention)",
+    help="when a Bronze table's stored offsets are not in its topic (recreated, retention)",
 )
 @click.option(
     "--batch-size",
@@ -124,7 +124,8 @@ def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | N
     help="bytes of messages per Bronze commit at most [default: 67108864 (64 MB)]",
 )
 def run(offset_reset: str, batch_size: int | None, batch_bytes: int | None) -> None:
-    """Catch up once: new Kafka data to Bronze, Silver, touched Gold partitions, snapshots."""
+    """Catch up once: new Kafka data to Bronze, Silver, touched Gold partitions, snapshots;
+    then Bronze CDC (when the CDC topic exists) and Silver CDC."""
     outcome = run_pipeline(offset_reset, batch_size, batch_bytes)
     if not outcome.success:
         sys.exit(1)

@@ -193,3 +193,15 @@ def test_a_new_change_leads_to_a_bronze_cdc_run_then_to_silver_cdc(
     ]
     assert materialization.asset_key == BRONZE_CDC_KEY and materialization.partition is None
     assert materialization.tags[CAUGHT_UP_TAG] == "true"
+
+    # Bronze CDC updates again but its blocking duplicate check fails: Silver CDC must wait.
+    path = cdc_settings.table_path(BRONZE_CDC.path)
+    spark.read.format("delta").load(path).limit(1).write.format("delta").mode("append").save(path)
+    publish(cdc_kafka, orders=5, seed=3, first_order=1)
+    assert [r.asset_selection for r in _tick(cdc_settings, instance).run_requests] == [
+        [BRONZE_CDC_KEY]
+    ]
+    rerun = materialize_cdc(cdc_settings, instance=instance)
+    assert check_results(rerun)["no_duplicate_coordinates"] is False
+    requested, _ = _requested_cdc_silver(defs, instance, cursor)
+    assert requested == set()

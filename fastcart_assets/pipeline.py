@@ -54,6 +54,7 @@ class StageResult:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)  # why a step failed, one line each
     warnings: list[str] = field(default_factory=list)  # what the run logged as warnings
+    interrupted: bool = False  # a step was stopped by Ctrl-C or SIGTERM
 
 
 @dataclass
@@ -158,6 +159,7 @@ def _collect_messages(
             and failure.error.cls_name == "DagsterExecutionInterruptedError"
         ):
             text = "interrupted (Ctrl-C or SIGTERM)"
+            stage.interrupted = True
         if text is None and failure.error is not None:
             text = failure.error.message.strip().splitlines()[0]
         stage.errors.append(text or "the step failed")
@@ -205,6 +207,8 @@ def run_catch_up(
     started = time.monotonic()
 
     def stage(name, keys, first, last, tags=None, run_config=None) -> bool:
+        if any(s.interrupted for s in outcome.stages):
+            return False  # stopped by a signal: start nothing more
         result = execute(defs, instance, name, keys, first, last, tags, run_config, on_wait)
         outcome.stages.append(result)
         if on_stage:

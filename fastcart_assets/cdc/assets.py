@@ -20,9 +20,13 @@ from fastcart_assets.cdc.checks import (
     overlaps,
 )
 from fastcart_assets.cdc.parse import ORDER_CHANGES
-from fastcart_assets.cdc.schemas import BRONZE_CDC_SCHEMA
+from fastcart_assets.cdc.schemas import (
+    BRONZE_CDC_SCHEMA,
+    ORDERS_CURRENT_SCHEMA,
+    ORDERS_HISTORY_SCHEMA,
+)
 from fastcart_assets.cdc.writes import CdcResult, process_cdc_partitions, read_bronze_cdc
-from fastcart_assets.metadata import spec_metadata
+from fastcart_assets.metadata import spec_metadata, table_metadata
 from fastcart_assets.partitions import daily_partitions, partition_dates
 from fastcart_assets.policies import TRANSIENT_RETRY
 from fastcart_assets.quality.freshness import KAFKA_CDC_TOPIC_KEY
@@ -103,7 +107,7 @@ _CHECKS = [
             group_name="silver",
             kinds={"spark", "delta"},
             description="Every live order as it is now (SCD type 1): its latest change by LSN.",
-            metadata={"table": ORDERS_CURRENT.path},
+            metadata=spec_metadata(ORDERS_CURRENT, ORDERS_CURRENT_SCHEMA),
         ),
         dg.AssetSpec(
             ORDERS_HISTORY_KEY,
@@ -113,7 +117,7 @@ _CHECKS = [
             kinds={"spark", "delta"},
             description="Every version of every order (SCD type 2): valid_from, valid_to, "
             "is_current, op.",
-            metadata={"table": ORDERS_HISTORY.path},
+            metadata=spec_metadata(ORDERS_HISTORY, ORDERS_HISTORY_SCHEMA),
         ),
     ],
     check_specs=_CHECKS,
@@ -141,8 +145,22 @@ def silver_orders_cdc(context: dg.AssetExecutionContext, spark: SparkResource, l
         result.tombstones,
         result.rejected,
     )
-    yield dg.MaterializeResult(asset_key=ORDERS_CURRENT_KEY, metadata=_current_metadata(result))
-    yield dg.MaterializeResult(asset_key=ORDERS_HISTORY_KEY, metadata=_history_metadata(result))
+    # The standard metadata of the whole table (neither is partitioned by date, docs/SPEC.md §10).
+    standard = {
+        key: table_metadata(info, path, schema)[None]
+        for key, info, path, schema in (
+            (ORDERS_CURRENT_KEY, ORDERS_CURRENT, current, ORDERS_CURRENT_SCHEMA),
+            (ORDERS_HISTORY_KEY, ORDERS_HISTORY, history, ORDERS_HISTORY_SCHEMA),
+        )
+    }
+    yield dg.MaterializeResult(
+        asset_key=ORDERS_CURRENT_KEY,
+        metadata={**standard[ORDERS_CURRENT_KEY], **_current_metadata(result)},
+    )
+    yield dg.MaterializeResult(
+        asset_key=ORDERS_HISTORY_KEY,
+        metadata={**standard[ORDERS_HISTORY_KEY], **_history_metadata(result)},
+    )
     yield from _checks(session, bronze, current, history, days, result)
 
 
@@ -159,8 +177,10 @@ def _envelope_metadata(result: CdcResult) -> dict:
 
 
 def _current_metadata(result: CdcResult) -> dict:
+    changed = result.current_inserted + result.current_updated + result.current_deleted
     return {
         **_envelope_metadata(result),
+        "rows": dg.MetadataValue.int(changed),  # rows the MERGE inserted, updated or deleted
         "inserted": dg.MetadataValue.int(result.current_inserted),
         "updated": dg.MetadataValue.int(result.current_updated),
         "deleted": dg.MetadataValue.int(result.current_deleted),
@@ -168,8 +188,10 @@ def _current_metadata(result: CdcResult) -> dict:
 
 
 def _history_metadata(result: CdcResult) -> dict:
+    changed = result.history_inserted + result.history_updated
     return {
         **_envelope_metadata(result),
+        "rows": dg.MetadataValue.int(changed),  # versions the MERGE inserted or updated
         "versions_inserted": dg.MetadataValue.int(result.history_inserted),
         "versions_updated": dg.MetadataValue.int(result.history_updated),
     }

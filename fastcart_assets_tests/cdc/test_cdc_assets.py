@@ -17,6 +17,7 @@ from fastcart_assets.cdc.assets import (
     silver_orders_cdc,
 )
 from fastcart_assets.cdc.checks import account_envelopes
+from fastcart_assets.metadata import ROW_COUNT, TABLE_NAME
 from fastcart_assets.partitions import partition_key
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
@@ -83,6 +84,9 @@ def test_materializing_partitions_writes_both_tables_and_passes_every_check(fill
     by_key = {m.asset_key: m.metadata for m in current}
     assert by_key[ORDERS_CURRENT_KEY]["inserted"].value == 1
     assert by_key[ORDERS_HISTORY_KEY]["versions_inserted"].value == 4
+    assert by_key[ORDERS_HISTORY_KEY]["rows"].value == by_key[ORDERS_HISTORY_KEY][ROW_COUNT].value
+    assert by_key[ORDERS_CURRENT_KEY][ROW_COUNT].value == 1  # B was deleted
+    assert by_key[ORDERS_CURRENT_KEY][TABLE_NAME].value == "silver_orders_current"
 
     second = _materialize(filled, D2)
     assert second.success and all(c.passed for c in _checks(second).values())

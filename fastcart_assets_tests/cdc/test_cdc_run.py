@@ -174,3 +174,21 @@ def test_demo_with_cdc_shows_the_scd_tables_and_sql_reads_them(tmp_path):
         assert history.returncode == 0 and history.stdout.splitlines()[1] == str(live)
     finally:
         _fastcart(tmp_path, env, "kafka", "stop")
+
+
+@pytest.mark.faults
+def test_sigterm_in_the_event_stages_starts_no_cdc_stage(
+    spark, cdc_settings, kafka, cdc_kafka, tmp_path
+):
+    produce(kafka, clean_values(2_000))
+    create_topic(cdc_kafka, cdc_kafka.topic, 3)
+    _send(cdc_kafka, _dirty_stream()[:200])
+    instance = get_instance(cdc_settings)
+    running = _start_run(tmp_path)
+    _wait_until_held(instance, "delta_bronze", running)
+    os.kill(running.pid, signal.SIGTERM)
+    code, output = _finish(running, timeout=60)
+    assert code in (130, 143), output
+    assert "bronze cdc" not in output and "silver cdc" not in output, output
+    assert not DeltaTable.is_deltatable(cdc_settings.table_path(BRONZE_CDC.path))
+    _assert_nothing_held(instance)

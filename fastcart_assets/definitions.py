@@ -7,25 +7,28 @@ from datetime import timedelta
 import dagster as dg
 
 from fastcart_assets.bronze.assets import bronze_ecommerce_sales
-from fastcart_assets.cdc.assets import BRONZE_CDC_SOURCE, silver_orders_cdc
+from fastcart_assets.cdc.assets import bronze_orders_cdc, silver_orders_cdc
 from fastcart_assets.gold.assets import gold_customer_analytics, gold_sales_performance
 from fastcart_assets.jobs import maintenance_job, maintenance_schedule
-from fastcart_assets.quality.freshness import kafka_topic
+from fastcart_assets.quality.freshness import kafka_cdc_topic, kafka_topic
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.quality import QualityResource
 from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.runs import abandoned_runs_sensor
-from fastcart_assets.sensors import kafka_sensor, silver_touched_dates_sensor
+from fastcart_assets.sensors import KAFKA_FEEDS, kafka_sensor, silver_touched_dates_sensor
 from fastcart_assets.settings import Settings
 from fastcart_assets.silver.assets import silver_ecommerce_sales
 
 
 def build_resources(settings: Settings) -> dict:
-    """Resources for `settings`; tests build them for a tmp lake and a test broker."""
+    """Resources for `settings`; tests build them for a tmp lake and a test broker. The two
+    Kafka resources share the cluster and its security settings; `kafka_cdc` names the CDC
+    topic."""
     return {
         "spark": SparkResource(remote=settings.spark_remote),
         "kafka": KafkaResource.from_settings(settings),
+        "kafka_cdc": KafkaResource.from_settings(settings, topic=settings.cdc_topic),
         "lake": LakeResource(root=settings.lake_root),
         "quality": QualityResource.from_settings(settings),
     }
@@ -64,6 +67,7 @@ def _with_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
 
 all_assets = [
     kafka_topic,  # observed by the Kafka sensor; Bronze reads it
+    kafka_cdc_topic,  # observed by the CDC Kafka sensor; Bronze CDC reads it
     *dg.map_asset_specs(
         _with_policies,
         [
@@ -71,6 +75,7 @@ all_assets = [
             silver_ecommerce_sales,
             gold_sales_performance,
             gold_customer_analytics,
+            bronze_orders_cdc,
             silver_orders_cdc,
         ],
     ),
@@ -80,12 +85,11 @@ all_assets = [
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for `settings` (the CLI and tests build it for their environment)."""
     return dg.Definitions(
-        # BRONZE_CDC_SOURCE stands for bronze/orders_cdc until its ingestion asset exists.
-        assets=[*all_assets, BRONZE_CDC_SOURCE],
+        assets=all_assets,
         jobs=[maintenance_job],
         schedules=[maintenance_schedule],
         sensors=[
-            kafka_sensor(settings.sensor_interval_s),
+            *[kafka_sensor(settings.sensor_interval_s, feed) for feed in KAFKA_FEEDS],
             silver_touched_dates_sensor,
             abandoned_runs_sensor,
             dg.AutomationConditionSensorDefinition(

@@ -3,8 +3,10 @@
 Bronze ingests what is new in Kafka (today's partition); Silver processes every Bronze
 partition materialized since Silver last processed it; Gold recomputes what the planner asks
 for (`planner.py`, read from the instance by `progress.py`, the same plan the sensors follow).
-Before each run, runs left behind by killed processes are released and the run waits, with a
-deadline, for its pools (`runs.py`).
+Then change data capture, on its own: Bronze CDC when the CDC topic exists, and Silver CDC for
+every Bronze CDC partition materialized since Silver CDC processed it (no Gold). Before each
+run, runs left behind by killed processes are released and the run waits, with a deadline, for
+its pools (`runs.py`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,21 @@ import dagster as dg
 from fastcart_assets import planner, progress, runs
 from fastcart_assets.delta import retention_applied
 from fastcart_assets.errors import FastcartError
+from fastcart_assets.kafka.topics import list_topics
 from fastcart_assets.metadata import PARTITION_ROW_COUNT
 from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
 from fastcart_assets.quality.freshness import read_kafka_lag
-from fastcart_assets.tables import BRONZE, RULE_METRICS, SILVER, SILVER_REJECTED, gold_asset_keys
+from fastcart_assets.sensors import ORDER_CHANGES_FEED
+from fastcart_assets.tables import (
+    BRONZE,
+    BRONZE_CDC,
+    ORDERS_CURRENT,
+    ORDERS_HISTORY,
+    RULE_METRICS,
+    SILVER,
+    SILVER_REJECTED,
+    gold_asset_keys,
+)
 
 TRIGGER = "fastcart_run"
 
@@ -43,6 +56,7 @@ class StageResult:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)  # why a step failed, one line each
     warnings: list[str] = field(default_factory=list)  # what the run logged as warnings
+    interrupted: bool = False  # a step was stopped by Ctrl-C or SIGTERM
 
 
 @dataclass
@@ -147,6 +161,7 @@ def _collect_messages(
             and failure.error.cls_name == "DagsterExecutionInterruptedError"
         ):
             text = "interrupted (Ctrl-C or SIGTERM)"
+            stage.interrupted = True
         if text is None and failure.error is not None:
             text = failure.error.message.strip().splitlines()[0]
         stage.errors.append(text or "the step failed")
@@ -164,16 +179,33 @@ def _new_messages(defs: dg.Definitions) -> bool:
     return not lag.caught_up
 
 
+def cdc_topic_exists(defs: dg.Definitions) -> bool:
+    """Whether the CDC topic (the `kafka_cdc` resource's) exists: one look at the topic list."""
+    kafka = defs.resources[ORDER_CHANGES_FEED.resource_key]
+    return kafka.topic in list_topics(kafka)
+
+
+def _bronze_run_config(key: dg.AssetKey, bronze_config: dict | None) -> dict | None:
+    """The run options of the Bronze asset `key` (its op is named after the key)."""
+    if not bronze_config:
+        return None
+    return {"ops": {key.to_python_identifier(): {"config": bronze_config}}}
+
+
 def run_catch_up(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     bronze_config: dict | None = None,
     on_stage: Callable[[StageResult], None] | None = None,
     on_wait: Callable[[str], None] | None = None,
+    cdc_topic: bool | None = None,
 ) -> CatchUpResult:
-    """Bronze for new Kafka data, Silver for stale partitions, Gold as the planner says.
+    """Bronze for new Kafka data, Silver for stale partitions, Gold as the planner says; then
+    Bronze CDC and Silver CDC.
 
-    `on_wait` hears what the catch-up waits for, and the runs it found abandoned and released.
+    `bronze_config` holds the options of both Bronze assets. `on_wait` hears what the catch-up
+    waits for or skips, and the runs it found abandoned and released. `cdc_topic` says whether
+    the CDC topic exists (None: look it up).
     """
     today = today_utc()  # "today" is the UTC date when the run starts
     outcome = CatchUpResult(released=runs.release_abandoned_runs(instance))
@@ -186,22 +218,34 @@ def run_catch_up(
     started = time.monotonic()
 
     def stage(name, keys, first, last, tags=None, run_config=None) -> bool:
+        if any(s.interrupted for s in outcome.stages):
+            return False  # stopped by a signal: start nothing more
         result = execute(defs, instance, name, keys, first, last, tags, run_config, on_wait)
         outcome.stages.append(result)
         if on_stage:
             on_stage(result)
         return result.success
 
-    config = (
-        {"ops": {"bronze__ecommerce_sales": {"config": bronze_config}}} if bronze_config else None
-    )
+    _event_stages(defs, instance, stage, today, bronze_config, outcome)
+    if cdc_topic is None:
+        cdc_topic = cdc_topic_exists(defs)
+    if not cdc_topic and on_wait:
+        topic = defs.resources[ORDER_CHANGES_FEED.resource_key].topic
+        on_wait(f"no CDC topic {topic}: Bronze CDC skipped")
+    _cdc_stages(instance, stage, today, bronze_config, cdc_topic)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _event_stages(defs, instance, stage, today, bronze_config, outcome: CatchUpResult) -> None:
+    """Bronze, then Silver's stale partitions, then Gold's plans; each only after success."""
+    config = _bronze_run_config(BRONZE.asset_key, bronze_config)
     silver_keys = [SILVER.asset_key, SILVER_REJECTED.asset_key, RULE_METRICS.asset_key]
     # New messages and no other Silver partition waiting: Silver runs in Bronze's run (one run
     # less). The hint may miss the newest batch (the embedded broker's high watermark lags);
     # then Silver simply follows in a run of its own, below.
-    together = set(progress.silver_partitions_to_process(instance)) <= {today} and _new_messages(
-        defs
-    )
+    waiting = progress.silver_partitions_to_process(instance)
+    together = set(waiting) <= {today} and _new_messages(defs)
     keys = [BRONZE.asset_key, *(silver_keys if together else [])]
     name = "bronze + silver" if together else "bronze"
     ok = stage(name, keys, today, today, {progress.LAYER_TAG: "bronze"}, config)
@@ -219,5 +263,21 @@ def run_catch_up(
             name = "gold " + " + ".join(run.groups)
             tags = progress.gold_run_tags(run, TRIGGER)
             ok = ok and stage(name, keys, run.first, run.last, tags)
-    outcome.seconds = time.monotonic() - started
-    return outcome
+
+
+def _cdc_stages(instance, stage, today, bronze_config, cdc_topic: bool) -> None:
+    """Bronze CDC (when its topic exists), then Silver CDC's stale partitions after success.
+    Independent of the event stages: either pipeline's failure leaves the other to run."""
+    ok = True
+    if cdc_topic:
+        config = _bronze_run_config(BRONZE_CDC.asset_key, bronze_config)
+        tags = {progress.LAYER_TAG: "bronze"}
+        ok = stage("bronze cdc", [BRONZE_CDC.asset_key], today, today, tags, config)
+    silver_keys = [ORDERS_CURRENT.asset_key, ORDERS_HISTORY.asset_key]
+    if ok:
+        for first, last in planner.contiguous_ranges(
+            progress.cdc_partitions_to_process(instance), 0
+        ):
+            ok = ok and stage(
+                "silver cdc", silver_keys, first, last, {progress.LAYER_TAG: "silver"}
+            )

@@ -16,7 +16,10 @@ import dagster as dg
 from fastcart_assets import planner
 from fastcart_assets.tables import (
     BRONZE,
+    BRONZE_CDC,
     CUSTOMER_ANALYTICS,
+    ORDERS_CURRENT,
+    ORDERS_HISTORY,
     SALES_PERFORMANCE,
     SILVER,
 )
@@ -52,6 +55,17 @@ def silver_partitions_to_process(instance: dg.DagsterInstance) -> list[date]:
     return planner.silver_partitions_to_process(
         latest_by_partition(instance, BRONZE.asset_key),
         latest_by_partition(instance, SILVER.asset_key),
+    )
+
+
+def cdc_partitions_to_process(instance: dg.DagsterInstance) -> list[date]:
+    """Bronze CDC partitions materialized since Silver CDC last processed them: a partition
+    counts as processed once both of its tables recorded it (one step writes both)."""
+    current = latest_by_partition(instance, ORDERS_CURRENT.asset_key)
+    history = latest_by_partition(instance, ORDERS_HISTORY.asset_key)
+    processed = {day: min(stored, current.get(day, -1)) for day, stored in history.items()}
+    return planner.silver_partitions_to_process(
+        latest_by_partition(instance, BRONZE_CDC.asset_key), processed
     )
 
 

@@ -143,9 +143,10 @@ def cdc_docs() -> list[str]:
         SAMPLE_CHANGE,
         "```",
         "",
-        "Bronze keeps every record (tombstones: `_raw` null), the key's exact bytes and the "
-        "envelope typed; Silver keeps one row per live order (SCD 1) and one per version "
-        "(SCD 2; a delete is a version whose interval is empty).",
+        "Bronze keeps every record (tombstones: `_raw` null) with the Kafka columns every Bronze "
+        "table has (above), the envelope typed and the key's `order_id` (`key_order_id`, when "
+        "the key is Debezium's JSON key); Silver keeps one row per live order (SCD 1) and one "
+        "per version (SCD 2; a delete is a version whose interval is empty).",
         "",
         "```sql",
         ddl("bronze/orders_cdc", BRONZE_CDC_SCHEMA, BRONZE_CDC_PARTITION_COLUMNS),

@@ -10,6 +10,7 @@ an object store, and maintenance removes what a killed step left (`maintenance.c
 
 from __future__ import annotations
 
+import os
 import posixpath
 import uuid
 from collections.abc import Iterator
@@ -22,8 +23,11 @@ SCRATCH_DIR = "_scratch"
 
 
 def filesystem_of(location: str) -> tuple[pafs.FileSystem, str]:
-    """The Arrow filesystem of a path or URI (s3://, file://, …) and the path within it."""
-    return pafs.FileSystem.from_uri(location if "://" in location else f"file://{location}")
+    """The Arrow filesystem of a path or URI (s3://, file://, …) and the path within it; a
+    relative path (the default lake root `./lakehouse`) is taken from the working directory."""
+    if "://" in location:
+        return pafs.FileSystem.from_uri(location)
+    return pafs.FileSystem.from_uri(f"file://{os.path.abspath(location)}")
 
 
 def remove_tree(location: str) -> None:

@@ -1,22 +1,34 @@
-"""The sensors. Kafka -> Bronze when the topic holds messages Bronze lacks, recording each tick
-what it saw (the topic's observation, Bronze caught up: quality.freshness); Silver -> Gold as
-the planner decides. The Silver automation condition lives in definitions.py."""
+"""The sensors. Kafka -> Bronze when a topic holds messages its Bronze table lacks, recording
+each tick what it saw (the topic's observation, Bronze caught up: quality.freshness), one sensor
+per topic (`KAFKA_FEEDS`); Silver -> Gold as the planner decides. The Silver automation
+condition lives in definitions.py."""
+
+from dataclasses import dataclass
 
 import dagster as dg
 
 from fastcart_assets import planner, progress
-from fastcart_assets.bronze.assets import BRONZE_KEY
 from fastcart_assets.delta import TableUnreadable, check_readable, retention_applied
 from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError
 from fastcart_assets.partitions import FIRST_DATE, partition_key, today_utc
 from fastcart_assets.quality.freshness import (
+    KAFKA_CDC_TOPIC_KEY,
+    KAFKA_TOPIC_KEY,
     caught_up_materialization,
     kafka_observation,
     read_kafka_lag,
 )
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
-from fastcart_assets.tables import BRONZE, RULE_METRICS, SILVER, SILVER_REJECTED, gold_asset_keys
+from fastcart_assets.tables import (
+    BRONZE,
+    BRONZE_CDC,
+    RULE_METRICS,
+    SILVER,
+    SILVER_REJECTED,
+    TableInfo,
+    gold_asset_keys,
+)
 
 SILVER_KEYS = [t.asset_key for t in (SILVER, SILVER_REJECTED, RULE_METRICS)]
 # Gold follows Silver within seconds (event -> Gold under a minute, docs/SPEC.md §9); a tick
@@ -26,34 +38,72 @@ GOLD_SENSOR_INTERVAL_S = 10
 SENSOR_KAFKA_TIMEOUT_S = 5.0
 
 
-def kafka_sensor(interval_s: int) -> dg.SensorDefinition:
-    """The Kafka sensor, ticking every `interval_s` seconds (FASTCART_SENSOR_INTERVAL_S)."""
+@dataclass(frozen=True)
+class KafkaFeed:
+    """A topic the lake ingests: its Kafka resource, its observed asset, its Bronze table."""
+
+    sensor_name: str
+    resource_key: str  # the KafkaResource naming the topic (definitions.build_resources)
+    topic_key: dg.AssetKey  # the topic as an observed asset (quality.freshness)
+    table: TableInfo  # the Bronze table ingesting it; its path is the asset key
+    followers: tuple[dg.AssetKey, ...] = ()  # materialized in the same run, after Bronze
+
+    @property
+    def bronze_key(self) -> dg.AssetKey:
+        return self.table.asset_key
+
+
+ORDER_EVENTS_FEED = KafkaFeed(
+    "kafka_new_data_sensor", "kafka", KAFKA_TOPIC_KEY, BRONZE, tuple(SILVER_KEYS)
+)
+ORDER_CHANGES_FEED = KafkaFeed("kafka_cdc_sensor", "kafka_cdc", KAFKA_CDC_TOPIC_KEY, BRONZE_CDC)
+KAFKA_FEEDS = (ORDER_EVENTS_FEED, ORDER_CHANGES_FEED)
+
+
+def kafka_sensor(interval_s: int, feed: KafkaFeed = ORDER_EVENTS_FEED) -> dg.SensorDefinition:
+    """The Kafka sensor of `feed`, ticking every `interval_s` seconds
+    (FASTCART_SENSOR_INTERVAL_S)."""
+
+    def evaluate(context: dg.SensorEvaluationContext, **_resources):
+        # The resources come from the context: the daemon provides them there only, while a
+        # direct call (tests) also passes them as keywords.
+        kafka = getattr(context.resources, feed.resource_key)
+        return kafka_new_data(context, kafka, context.resources.lake, feed)
+
     return dg.sensor(
-        name="kafka_new_data_sensor",
-        asset_selection=dg.AssetSelection.assets(BRONZE_KEY, *SILVER_KEYS),
+        name=feed.sensor_name,
+        asset_selection=dg.AssetSelection.assets(feed.bronze_key, *feed.followers),
         minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests a Bronze run for today's partition when Kafka has messages Bronze "
-        "lacks; observes the topic (lag, age of the oldest unread message) every tick.",
-    )(kafka_new_data)
+        required_resource_keys={feed.resource_key, "lake"},
+        description=f"Requests a {feed.table.path} run for today's partition when Kafka has "
+        "messages it lacks; observes the topic (lag, age of the oldest unread message) every "
+        "tick.",
+    )(evaluate)
 
 
-def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):
-    """Compare the topic with Bronze; request one run per new batch; report what it saw."""
+def kafka_new_data(
+    context: dg.SensorEvaluationContext,
+    kafka: KafkaResource,
+    lake: LakeResource,
+    feed: KafkaFeed = ORDER_EVENTS_FEED,
+):
+    """Compare the topic with its Bronze table; request one run per new batch; report what it
+    saw."""
     kafka = kafka.model_copy(update={"request_timeout_s": SENSOR_KAFKA_TIMEOUT_S})
     try:
-        check_readable(lake.table_path(BRONZE.path))
-        lag = read_kafka_lag(kafka, lake)
+        check_readable(lake.table_path(feed.table.path))
+        lag = read_kafka_lag(kafka, lake, table=feed.table)
     except (KafkaUnavailable, TopicError) as exc:
         return dg.SkipReason(f"Kafka not available: {exc}")
     except TableUnreadable as exc:
-        return dg.SkipReason(f"Bronze cannot be read: {exc}")
-    events = [kafka_observation(lag)]
+        return dg.SkipReason(f"{feed.table.path} cannot be read: {exc}")
+    events = [kafka_observation(lag, feed.topic_key)]
     if lag.caught_up:
         if any(lag.ends.values()):  # an empty topic says nothing about Bronze
-            events.append(caught_up_materialization(lag, BRONZE_KEY))
+            events.append(caught_up_materialization(lag, feed.bronze_key))
         return dg.SensorResult(
-            skip_reason=f"no new messages in {kafka.topic}: Bronze is at "
+            skip_reason=f"no new messages in {kafka.topic}: {feed.table.path} is at "
             f"{dict(sorted(lag.position.items()))}, topic ends at {dict(sorted(lag.ends.items()))}",
             asset_events=events,
         )
@@ -66,11 +116,9 @@ def kafka_new_data(context: dg.SensorEvaluationContext, kafka: KafkaResource, la
     request = dg.RunRequest(
         run_key=run_key,
         partition_key=partition_key(today_utc()),
-        # Silver follows in the same run: one process start less between an event and Gold.
-        asset_selection=[
-            BRONZE_KEY,
-            *[t.asset_key for t in (SILVER, SILVER_REJECTED, RULE_METRICS)],
-        ],
+        # Assets that follow in the same run (Silver after the order events' Bronze): one
+        # process start less between an event and Gold.
+        asset_selection=[feed.bronze_key, *feed.followers],
         tags={"fastcart/trigger": "kafka_sensor", "fastcart/layer": "bronze"},
     )
     return dg.SensorResult(run_requests=[request], asset_events=events)

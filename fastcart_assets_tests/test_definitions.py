@@ -19,7 +19,24 @@ def test_definitions_load_with_every_asset_and_sensor():
     repository = defs.get_repository_def()
     keys = {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()}
     assert "bronze/ecommerce_sales" in keys
+    assert {"bronze/orders_cdc", "silver/orders_current", "silver/orders_history"} <= keys
     assert defs.get_sensor_def("kafka_new_data_sensor") is not None
+    assert defs.get_sensor_def("kafka_cdc_sensor") is not None
+
+
+def test_bronze_cdc_is_an_ingestion_asset_with_its_own_topic_pool_and_checks():
+    graph = defs.resolve_asset_graph()
+    cdc = graph.get(dg.AssetKey(["bronze", "orders_cdc"]))
+    events = graph.get(dg.AssetKey(["bronze", "ecommerce_sales"]))
+    pool = cdc.assets_def.op.pool
+    assert cdc.is_materializable and pool == "delta_bronze_cdc" != events.assets_def.op.pool
+    assert cdc.parent_keys == {dg.AssetKey(["kafka", "orders_cdc"])}
+    assert {c.name for c in cdc.check_keys} == {c.name for c in events.check_keys}
+    assert cdc.freshness_policy == events.freshness_policy
+    assert cdc.assets_def.op.retry_policy == events.assets_def.op.retry_policy is not None
+    resources = defs.resources
+    assert resources["kafka_cdc"].topic == "fastcart.public.orders" != resources["kafka"].topic
+    assert resources["kafka_cdc"].bootstrap_servers == resources["kafka"].bootstrap_servers
 
 
 def test_delta_round_trip_through_the_spark_resource_in_materialize(tmp_path):

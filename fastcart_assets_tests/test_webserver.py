@@ -30,8 +30,12 @@ def webserver(tmp_path):
 def test_graphql_lists_assets_checks_sensors_and_schedules(webserver):
     data = graphql(webserver, QUERY)
     assets = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
-    assert len(assets) == 20  # 18 tables (3 of them CDC), quality/rule_metrics, Kafka topic
+    assert len(assets) == 21  # every table of tables.TABLES (19) and the two Kafka topics
     assert "kafka/ecommerce_sales" in assets and "quality/rule_metrics" in assets
+    assert "kafka/orders_cdc" in assets and "silver/orders_history" in assets
+    assert "no_duplicate_coordinates" in {
+        c["name"] for c in assets["bronze/orders_cdc"]["assetChecksOrError"]["checks"]
+    }
     assert "gold/customer_analytics/processing_time_by_segment" in assets
     silver_checks = {
         c["name"] for c in assets["silver/ecommerce_sales"]["assetChecksOrError"]["checks"]
@@ -47,6 +51,7 @@ def test_graphql_lists_assets_checks_sensors_and_schedules(webserver):
     [repository] = data["repositoriesOrError"]["nodes"]
     assert {s["name"] for s in repository["sensors"]} >= {
         "kafka_new_data_sensor",
+        "kafka_cdc_sensor",
         "silver_touched_dates_sensor",
         "silver_automation",
     }

@@ -1,4 +1,9 @@
-"""`bronze/ecommerce_sales`: every Kafka message exactly once, partitioned by ingestion date."""
+"""`bronze/ecommerce_sales`: every Kafka message exactly once, partitioned by ingestion date.
+
+`materialize_bronze` is the body of any Bronze asset (`bronze/orders_cdc` too, cdc.assets): the
+asset declares `offset_check_specs(key)` and its table's pool, and passes its Kafka resource, its
+catalog entry and its `BronzeTable`.
+"""
 
 import dagster as dg
 from pydantic import Field
@@ -6,7 +11,9 @@ from pydantic import Field
 from fastcart_assets.bronze.checks import audit_offsets, duplicates_by_date, run_ranges
 from fastcart_assets.bronze.ingest import IngestResult, OffsetsOutOfRange, ingest_new_messages
 from fastcart_assets.bronze.offsets import OFFSET_RESETS
+from fastcart_assets.bronze.parse import ORDER_EVENTS
 from fastcart_assets.bronze.replay import replay_partition
+from fastcart_assets.bronze.table import BronzeTable
 from fastcart_assets.delta import table_exists
 from fastcart_assets.kafka.topics import TopicError
 from fastcart_assets.metadata import spec_metadata, table_metadata
@@ -19,7 +26,7 @@ from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.schemas import BRONZE_SCHEMA
-from fastcart_assets.tables import BRONZE
+from fastcart_assets.tables import BRONZE, TableInfo
 
 BRONZE_KEY = dg.AssetKey(["bronze", "ecommerce_sales"])
 CHECK_NO_DUPLICATES = "no_duplicate_coordinates"
@@ -71,7 +78,7 @@ def offset_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     partitions_def=daily_partitions,
     group_name="bronze",
     kinds={"kafka", "spark", "delta"},
-    pool="delta_bronze",
+    pool=BRONZE.pool,
     retry_policy=TRANSIENT_RETRY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=offset_check_specs(BRONZE_KEY),
@@ -85,32 +92,58 @@ def bronze_ecommerce_sales(
     lake: LakeResource,
 ):
     """Raw order events from Kafka, one row per message, resumed from the offsets Bronze holds."""
+    yield from materialize_bronze(context, config, spark, kafka, lake, BRONZE, ORDER_EVENTS)
+
+
+def materialize_bronze(
+    context: dg.AssetExecutionContext,
+    config: BronzeConfig,
+    spark: SparkResource,
+    kafka: KafkaResource,
+    lake: LakeResource,
+    info: TableInfo,
+    table: BronzeTable,
+):
+    """The body of a Bronze asset (any Bronze table, see bronze.ingest): today's partition
+    ingests new messages, a past one is replayed from Kafka; then the standard metadata per
+    partition, the run's ingestion metadata and the offset checks per partition.
+
+    Args:
+        context: the asset's context (its partition or partition range).
+        config: the run options.
+        spark: the Spark resource.
+        kafka: the cluster and the table's topic.
+        lake: where the table lives (`info.path` under the lake root).
+        info: the table in the catalog (tables.py); its path is also the asset key.
+        table: what the shared ingestion needs (schema, payload parser, consumer group).
+    """
     if config.offset_reset not in OFFSET_RESETS:
         raise dg.Failure(f"offset_reset must be one of {', '.join(OFFSET_RESETS)}")
     if config.batch_size < 1 or config.batch_bytes < 1:
         raise dg.Failure("batch_size and batch_bytes must be positive")
-    table_path = lake.table_path(BRONZE.path)
+    table_path = lake.table_path(info.path)
     session = spark.spark_session
     try:
-        results = _ingest(context, config, session, kafka, table_path)
+        results = _ingest(context, config, session, kafka, table_path, table)
     except (OffsetsOutOfRange, TopicError) as exc:
         # A data or setup problem: retrying cannot help, so fail without retries.
         raise dg.Failure(str(exc), allow_retries=False) from exc
     days = partition_dates(context)
-    standard = table_metadata(BRONZE, table_path, BRONZE_SCHEMA, days)
+    standard = table_metadata(info, table_path, table.schema, days)
     for day, result in zip(days, results, strict=True):
         own = {
             "rows": dg.MetadataValue.int(result.rows_written),
             "messages_read": dg.MetadataValue.int(result.messages_read),
         }
         context.add_asset_metadata({**standard[day], **own}, partition_key=day.isoformat())
-    yield dg.MaterializeResult(asset_key=BRONZE_KEY, metadata=ingestion_metadata(results))
+    yield dg.MaterializeResult(asset_key=info.asset_key, metadata=ingestion_metadata(results))
     yield from yield_evaluations(
-        context, offset_evaluations(BRONZE_KEY, session, table_path, kafka.topic, days, results)
+        context,
+        offset_evaluations(info.asset_key, session, table_path, kafka.topic, days, results),
     )
 
 
-def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
+def _ingest(context, config, session, kafka, table_path, table) -> list[IngestResult]:
     today = today_utc()
     results: list[IngestResult] = []
     for day in partition_dates(context):
@@ -126,6 +159,7 @@ def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
                 kafka,
                 table_path,
                 day,
+                table=table,
                 batch_size=config.batch_size,
                 batch_bytes=config.batch_bytes,
                 offset_reset=config.offset_reset,
@@ -138,7 +172,7 @@ def _ingest(context, config, session, kafka, table_path) -> list[IngestResult]:
         else:
             context.log.info("replaying Bronze partition %s from Kafka", day)
             result = replay_partition(
-                session, kafka, table_path, day, batch_bytes=config.batch_bytes
+                session, kafka, table_path, day, table=table, batch_bytes=config.batch_bytes
             )
         results.append(result)
     return results

@@ -5,25 +5,26 @@ highest offset already in Bronze (in the topic's current incarnation). A crash b
 commit writes nothing; a crash after it leaves rows whose offsets the next run starts after.
 Consumer-group commits are made after the run for lag monitoring only and are never read back.
 
-The machinery serves any Bronze table of one topic; a second table (say `bronze/orders_cdc` of
-topic `fastcart.public.orders`) needs only its own `BronzeTable` (bronze.table):
+The machinery serves any Bronze table of one topic; a table is a `BronzeTable` (bronze.table).
+The order events are `bronze.parse.ORDER_EVENTS`; the orders table's change events
+(`bronze/orders_cdc`, topic FASTCART_CDC_TOPIC) are `cdc.parse.ORDER_CHANGES`:
 
-    CDC = BronzeTable(schema=CDC_SCHEMA, parse=cdc_columns, consumer_group="fastcart-cdc")
-    cdc_kafka = kafka.model_copy(update={"topic": "fastcart.public.orders"})
-    cdc_path = lake.table_path("bronze/orders_cdc")
-    ingest_new_messages(spark, cdc_kafka, cdc_path, today, table=CDC)   # new records
-    replay_partition(spark, cdc_kafka, cdc_path, day, table=CDC)        # a past day (replay.py)
+    ORDER_CHANGES = BronzeTable(
+        schema=BRONZE_CDC_SCHEMA, parse=order_change_columns, consumer_group="fastcart-bronze-cdc"
+    )
+    ingest_new_messages(spark, kafka_cdc, cdc_path, today, table=ORDER_CHANGES)  # new records
+    replay_partition(spark, kafka_cdc, cdc_path, day, table=ORDER_CHANGES)       # a past day
 
-where `CDC_SCHEMA` is the payload columns and `_raw` (the value as text: a run re-reads the
-last record it holds and compares) followed by `KAFKA_COLUMNS` and `INGESTION_COLUMNS`
-(schemas.py), and `cdc_columns(values, known_extra_columns) -> PayloadColumns` is a pure
-function building those payload columns and `_raw`, one row per value (a tombstone's value is
-None; `bronze.records.build_batch(records, cdc_columns, CDC_SCHEMA, ...)` tests it without
-Kafka). The Kafka columns, resume positions, incarnations, offset resets, byte-bounded
-batches, schema evolution and the monitoring commit come from here. The asset declares
-`check_specs=offset_check_specs(key)` and yields `ingestion_metadata(results)` and
-`offset_check_results(spark, cdc_path, cdc_kafka.topic, results)` (bronze.assets), as Bronze
-does. Each table keeps its own incarnation state (a property of that table).
+where the schema is the payload columns and `_raw` (the value as text: a run re-reads the last
+record it holds and compares) followed by `KAFKA_COLUMNS` and `INGESTION_COLUMNS` (schemas.py),
+and the parser `(records, known_extra_columns) -> PayloadColumns` is a pure function building
+those payload columns and `_raw`, one row per record (a tombstone's value is None;
+`bronze.records.build_batch(records, parser, schema, ...)` tests it without Kafka). The Kafka
+columns, resume positions, incarnations, offset resets, byte-bounded batches, schema evolution
+and the monitoring commit come from here. The asset body is shared as well
+(`bronze.assets.materialize_bronze`: `check_specs=offset_check_specs(key)`, standard metadata,
+`ingestion_metadata`, `offset_evaluations`). Each table keeps its own incarnation state (a
+property of that table).
 """
 
 from __future__ import annotations

@@ -35,14 +35,16 @@ from fastcart_assets.schemas import BRONZE_SCHEMA, EVENT_SCHEMA
 
 
 def order_event_columns(
-    values: list[bytes | None], known_extra_columns: list[str]
+    records: list[KafkaRecord], known_extra_columns: list[str]
 ) -> PayloadColumns:
-    """The payload columns and `_raw` of order-event messages, one row per value.
+    """The payload columns and `_raw` of order-event messages, one row per record (read from
+    its value; None = tombstone).
 
     Args:
-        values: the message values (None = tombstone), in row order.
+        records: the messages, in row order.
         known_extra_columns: unknown-field columns the table already has, in table order.
     """
+    values = [r.value for r in records]
     raw, all_utf8 = decode_utf8(values)
     extras = list(known_extra_columns)
     units, slow_rows = bulk_parse(values, all_utf8, extras)

@@ -164,15 +164,16 @@ def kafka_columns(records: list[KafkaRecord], incarnation: int) -> dict[str, pa.
 
 
 class PayloadColumns(NamedTuple):
-    """What a table's payload parser returns for a batch of message values."""
+    """What a table's payload parser returns for a batch of records."""
 
     columns: dict[str, pa.Array | pa.ChunkedArray]  # every payload column, rows in order
     malformed: int  # values that are not a payload (kept with null payload fields)
     extra_columns: list[str]  # evolved string columns, known ones first (table order)
 
 
-# (message values, extra columns the table already has) -> payload columns.
-PayloadParser = Callable[[list[bytes | None], list[str]], PayloadColumns]
+# (records, extra columns the table already has) -> payload columns. Most parsers read only the
+# values; a table whose payload names the key (Debezium's change events) reads the keys too.
+PayloadParser = Callable[[list[KafkaRecord], list[str]], PayloadColumns]
 
 
 @dataclass
@@ -209,7 +210,7 @@ def build_batch(
         ingestion_timestamps: per (partition, offset), a timestamp to keep instead of
             `ingestion_timestamp` (a replayed partition keeps its original write times).
     """
-    payload = parse([r.value for r in records], list(known_extra_columns))
+    payload = parse(records, list(known_extra_columns))
     columns = {**payload.columns, **kafka_columns(records, incarnation)}
     size = len(records)
     if ingestion_timestamps:

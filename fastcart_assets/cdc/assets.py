@@ -1,24 +1,36 @@
-"""`silver/orders_current` (SCD 1) and `silver/orders_history` (SCD 2) from `bronze/orders_cdc`.
+"""`bronze/orders_cdc` from the CDC topic, then `silver/orders_current` (SCD 1) and
+`silver/orders_history` (SCD 2) from it.
 
-One step per partition range: Silver CDC partition D applies the changes of Bronze CDC partition
-D (cdc.writes), then the checks of cdc.checks run on the tables. BRONZE_CDC_SOURCE stands for
-`bronze/orders_cdc` in the graph until its ingestion asset exists (it is written by the shared
-Bronze ingestion with `cdc.parse.to_bronze_cdc_batch`).
+Bronze CDC is the shared Bronze ingestion (`bronze.assets.materialize_bronze`) on the topic of
+the `kafka_cdc` resource (FASTCART_CDC_TOPIC) with the change-event table `cdc.parse.ORDER_CHANGES`:
+exactly once, its own consumer group, pool and incarnation state, past partitions replayed from
+Kafka. One Silver step per partition range: Silver CDC partition D applies the changes of Bronze
+CDC partition D (cdc.writes), then the checks of cdc.checks run on the tables.
 """
 
 import posixpath
 
 import dagster as dg
 
+from fastcart_assets.bronze.assets import BronzeConfig, materialize_bronze, offset_check_specs
 from fastcart_assets.cdc.checks import (
     account_envelopes,
     current_keys,
     current_matches_history,
     overlaps,
 )
+from fastcart_assets.cdc.parse import ORDER_CHANGES
+from fastcart_assets.cdc.schemas import (
+    BRONZE_CDC_SCHEMA,
+    ORDERS_CURRENT_SCHEMA,
+    ORDERS_HISTORY_SCHEMA,
+)
 from fastcart_assets.cdc.writes import CdcResult, process_cdc_partitions, read_bronze_cdc
+from fastcart_assets.metadata import spec_metadata, table_metadata
 from fastcart_assets.partitions import daily_partitions, partition_dates
 from fastcart_assets.policies import TRANSIENT_RETRY
+from fastcart_assets.quality.freshness import KAFKA_CDC_TOPIC_KEY
+from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.tables import BRONZE_CDC, ORDERS_CURRENT, ORDERS_HISTORY
@@ -31,15 +43,31 @@ CHECK_CURRENT_EQUALS_HISTORY = "current_equals_history"
 CHECK_NO_OVERLAP = "no_overlapping_versions"
 CHECK_ACCOUNTED = "every_envelope_accounted_for"
 
-BRONZE_CDC_SOURCE = dg.AssetSpec(
-    BRONZE_CDC_KEY,
+
+@dg.asset(
+    key=BRONZE_CDC_KEY,
+    deps=[KAFKA_CDC_TOPIC_KEY],
     partitions_def=daily_partitions,
     group_name="bronze",
-    kinds={"kafka", "delta"},
-    description="Change events of the orders table (Debezium envelopes, tombstones included), "
-    "one row per Kafka record, partitioned by ingestion date.",
-    metadata={"table": BRONZE_CDC.path},
+    kinds={"kafka", "spark", "delta"},
+    pool=BRONZE_CDC.pool,
+    retry_policy=TRANSIENT_RETRY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=offset_check_specs(BRONZE_CDC_KEY),
+    metadata=spec_metadata(BRONZE_CDC, BRONZE_CDC_SCHEMA),
 )
+def bronze_orders_cdc(
+    context: dg.AssetExecutionContext,
+    config: BronzeConfig,
+    spark: SparkResource,
+    kafka_cdc: KafkaResource,
+    lake: LakeResource,
+):
+    """Change events of the orders table, one row per Kafka record (tombstones included)."""
+    yield from materialize_bronze(
+        context, config, spark, kafka_cdc, lake, BRONZE_CDC, ORDER_CHANGES
+    )
+
 
 _CHECKS = [
     dg.AssetCheckSpec(
@@ -79,7 +107,7 @@ _CHECKS = [
             group_name="silver",
             kinds={"spark", "delta"},
             description="Every live order as it is now (SCD type 1): its latest change by LSN.",
-            metadata={"table": ORDERS_CURRENT.path},
+            metadata=spec_metadata(ORDERS_CURRENT, ORDERS_CURRENT_SCHEMA),
         ),
         dg.AssetSpec(
             ORDERS_HISTORY_KEY,
@@ -89,12 +117,12 @@ _CHECKS = [
             kinds={"spark", "delta"},
             description="Every version of every order (SCD type 2): valid_from, valid_to, "
             "is_current, op.",
-            metadata={"table": ORDERS_HISTORY.path},
+            metadata=spec_metadata(ORDERS_HISTORY, ORDERS_HISTORY_SCHEMA),
         ),
     ],
     check_specs=_CHECKS,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="delta_silver_cdc",
+    pool=ORDERS_HISTORY.pool,
     retry_policy=TRANSIENT_RETRY,
 )
 def silver_orders_cdc(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
@@ -117,8 +145,22 @@ def silver_orders_cdc(context: dg.AssetExecutionContext, spark: SparkResource, l
         result.tombstones,
         result.rejected,
     )
-    yield dg.MaterializeResult(asset_key=ORDERS_CURRENT_KEY, metadata=_current_metadata(result))
-    yield dg.MaterializeResult(asset_key=ORDERS_HISTORY_KEY, metadata=_history_metadata(result))
+    # The standard metadata of the whole table (neither is partitioned by date, docs/SPEC.md §10).
+    standard = {
+        key: table_metadata(info, path, schema)[None]
+        for key, info, path, schema in (
+            (ORDERS_CURRENT_KEY, ORDERS_CURRENT, current, ORDERS_CURRENT_SCHEMA),
+            (ORDERS_HISTORY_KEY, ORDERS_HISTORY, history, ORDERS_HISTORY_SCHEMA),
+        )
+    }
+    yield dg.MaterializeResult(
+        asset_key=ORDERS_CURRENT_KEY,
+        metadata={**standard[ORDERS_CURRENT_KEY], **_current_metadata(result)},
+    )
+    yield dg.MaterializeResult(
+        asset_key=ORDERS_HISTORY_KEY,
+        metadata={**standard[ORDERS_HISTORY_KEY], **_history_metadata(result)},
+    )
     yield from _checks(session, bronze, current, history, days, result)
 
 
@@ -135,8 +177,10 @@ def _envelope_metadata(result: CdcResult) -> dict:
 
 
 def _current_metadata(result: CdcResult) -> dict:
+    changed = result.current_inserted + result.current_updated + result.current_deleted
     return {
         **_envelope_metadata(result),
+        "rows": dg.MetadataValue.int(changed),  # rows the MERGE inserted, updated or deleted
         "inserted": dg.MetadataValue.int(result.current_inserted),
         "updated": dg.MetadataValue.int(result.current_updated),
         "deleted": dg.MetadataValue.int(result.current_deleted),
@@ -144,8 +188,10 @@ def _current_metadata(result: CdcResult) -> dict:
 
 
 def _history_metadata(result: CdcResult) -> dict:
+    changed = result.history_inserted + result.history_updated
     return {
         **_envelope_metadata(result),
+        "rows": dg.MetadataValue.int(changed),  # versions the MERGE inserted or updated
         "versions_inserted": dg.MetadataValue.int(result.history_inserted),
         "versions_updated": dg.MetadataValue.int(result.history_updated),
     }

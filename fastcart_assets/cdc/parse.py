@@ -1,70 +1,41 @@
-"""Kafka records of the CDC topic -> one Bronze CDC row each (an Arrow table), keeping every record.
+"""Kafka records of the CDC topic -> Bronze CDC rows: the payload parser of `bronze/orders_cdc`.
 
-Pure functions, no Spark and no Kafka, the counterpart of `bronze.parse` for BRONZE_CDC_SCHEMA:
-a tombstone (null value) is a row with a null `_raw`; a value that is not a JSON object keeps
-null envelope columns and its `_raw` text; a field of the wrong type is null in its column and
-stays in `_raw`; fields the schema does not name stay only in `_raw` (the envelope's shape is
-Debezium's, so Bronze CDC has no schema evolution). The key is kept byte for byte; its order_id
-is read when it is Debezium's JSON key. A value or key wrapped by Kafka Connect's JSON converter
-with schemas enabled (`{"schema": …, "payload": …}`) is read through its payload.
+`order_change_columns` is the table's `PayloadParser` (bronze.records) and `ORDER_CHANGES` the
+table for the shared Bronze ingestion (bronze.ingest, bronze.replay), which adds the Kafka and
+ingestion columns every Bronze table has. Pure functions, no Spark and no Kafka: a tombstone
+(null value) is a row with a null `_raw`; a value that is not a JSON object keeps null envelope
+columns and its `_raw` text; a field of the wrong type is null in its column and stays in
+`_raw`; fields the schema does not name stay only in `_raw` (the envelope's shape is Debezium's,
+so Bronze CDC has no schema evolution). The key's order_id is read when the key is Debezium's
+JSON key. A value or key wrapped by Kafka Connect's JSON converter with schemas enabled
+(`{"schema": …, "payload": …}`) is read through its payload.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
-from pyspark.sql.types import (
-    ArrayType,
-    BinaryType,
-    BooleanType,
-    DataType,
-    DateType,
-    DoubleType,
-    IntegerType,
-    LongType,
-    StringType,
-    StructType,
-    TimestampType,
-)
+from pyspark.sql.types import DataType, DoubleType, IntegerType, LongType, StringType, StructType
 
-from fastcart_assets.bronze.parse import BronzeBatch, KafkaRecord, parse_payload
-from fastcart_assets.cdc.schemas import BRONZE_CDC_SCHEMA, CDC_SOURCE, ORDER_ROW
+from fastcart_assets.bronze.payload import parse_payload
+from fastcart_assets.bronze.records import (
+    BronzeBatch,
+    KafkaRecord,
+    PayloadColumns,
+    arrow_schema,
+    build_batch,
+    decode_utf8,
+)
+from fastcart_assets.bronze.table import BronzeTable
+from fastcart_assets.cdc.schemas import BRONZE_CDC_SCHEMA, CDC_SOURCE, ENVELOPE, ORDER_ROW
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
-# Kafka record timestamps a timestamp column can hold (after year 1970, before year 10000).
-MAX_TIMESTAMP_MS = 253_402_300_799_999
-
-
-def arrow_type(data_type: DataType) -> pa.DataType:
-    """The Arrow type of a Spark type (the types the CDC schemas use)."""
-    simple = {
-        StringType: pa.string(),
-        IntegerType: pa.int32(),
-        LongType: pa.int64(),
-        DoubleType: pa.float64(),
-        BooleanType: pa.bool_(),
-        BinaryType: pa.binary(),
-        DateType: pa.date32(),
-        TimestampType: pa.timestamp("us", tz="UTC"),
-    }
-    if isinstance(data_type, StructType):
-        return pa.struct([pa.field(f.name, arrow_type(f.dataType)) for f in data_type.fields])
-    if isinstance(data_type, ArrayType):
-        return pa.list_(arrow_type(data_type.elementType))
-    return simple[type(data_type)]
-
-
-def arrow_schema(schema: StructType) -> pa.Schema:
-    """The Arrow schema of a Spark schema, nullability of top-level fields kept."""
-    return pa.schema([pa.field(f.name, arrow_type(f.dataType), f.nullable) for f in schema.fields])
-
-
-BRONZE_CDC_ARROW_SCHEMA = arrow_schema(BRONZE_CDC_SCHEMA)
+_ARROW = arrow_schema(BRONZE_CDC_SCHEMA)
 
 
 def _typed(value: Any, data_type: DataType) -> Any:
@@ -119,10 +90,39 @@ def _envelope(value: bytes | None) -> dict[str, Any] | None:
     }
 
 
-def _kafka_timestamp(timestamp_ms: int | None) -> datetime | None:
-    if timestamp_ms is None or not 0 < timestamp_ms <= MAX_TIMESTAMP_MS:
-        return None
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+def order_change_columns(
+    records: list[KafkaRecord], known_extra_columns: list[str]
+) -> PayloadColumns:
+    """The envelope columns, `key_order_id` and `_raw` of change records, one row per record.
+
+    Args:
+        records: the records, any order; a null value is a tombstone.
+        known_extra_columns: ignored: the envelope's columns are fixed (no schema evolution).
+
+    Returns:
+        The payload columns; `malformed` counts values that are not JSON objects (tombstones are
+        not malformed); no extra columns.
+    """
+    del known_extra_columns
+    envelopes = [_envelope(record.value) for record in records]
+    malformed = sum(
+        e is None and r.value is not None for e, r in zip(envelopes, records, strict=True)
+    )
+    columns: dict[str, pa.Array] = {}
+    for field in ENVELOPE.fields:
+        arrow = _ARROW.field(field.name).type
+        values = [None if e is None else e[field.name] for e in envelopes]
+        columns[field.name] = (
+            _struct_array(values, arrow) if pa.types.is_struct(arrow) else pa.array(values, arrow)
+        )
+    columns["key_order_id"] = pa.array([key_order_id(r.key) for r in records], pa.string())
+    columns["_raw"] = decode_utf8([r.value for r in records])[0]
+    return PayloadColumns(columns, malformed, [])
+
+
+ORDER_CHANGES = BronzeTable(
+    schema=BRONZE_CDC_SCHEMA, parse=order_change_columns, consumer_group="fastcart-bronze-cdc"
+)
 
 
 def to_bronze_cdc_batch(
@@ -131,53 +131,21 @@ def to_bronze_cdc_batch(
     ingestion_date: date,
     known_extra_columns: Iterable[str] = (),
     ingestion_timestamps: dict[tuple[int, int], datetime] | None = None,
+    *,
+    incarnation: int = 1,
 ) -> BronzeBatch:
-    """Turn consumed CDC records into one Bronze CDC row each.
-
-    The signature is `bronze.parse.to_bronze_batch`'s, so the shared ingestion can use either.
-
-    Args:
-        records: the records, any order; a null value is a tombstone.
-        ingestion_timestamp: when the batch is written.
-        ingestion_date: the Bronze partition the rows belong to.
-        known_extra_columns: ignored: the envelope's columns are fixed (no schema evolution).
-        ingestion_timestamps: per (partition, offset), a timestamp to keep instead of
-            `ingestion_timestamp` (a replayed partition keeps its original write times).
-
-    Returns:
-        The rows as BRONZE_CDC_SCHEMA; `malformed` counts values that are not JSON objects
-        (tombstones are not malformed); `extra_columns` is always empty.
-    """
-    del known_extra_columns
-    kept = ingestion_timestamps or {}
-    columns: dict[str, list[Any]] = {name: [] for name in BRONZE_CDC_ARROW_SCHEMA.names}
-    malformed = 0
-    empty = dict.fromkeys(("before", "after", "source", "op", "ts_ms"))
-    for record in records:
-        envelope = _envelope(record.value)
-        if envelope is None and record.value is not None:
-            malformed += 1
-        for name, value in (envelope or empty).items():
-            columns[name].append(value)
-        raw = None if record.value is None else record.value.decode("utf-8", errors="replace")
-        columns["_raw"].append(raw)
-        columns["kafka_topic"].append(record.topic)
-        columns["kafka_partition"].append(record.partition)
-        columns["kafka_offset"].append(record.offset)
-        columns["kafka_timestamp"].append(_kafka_timestamp(record.timestamp_ms))
-        columns["kafka_key"].append(record.key)
-        columns["key_order_id"].append(key_order_id(record.key))
-        written = kept.get((record.partition, record.offset), ingestion_timestamp)
-        columns["ingestion_timestamp"].append(written)
-        columns["ingestion_date"].append(ingestion_date)
-    arrays = [
-        _struct_array(columns[f.name], f.type)
-        if pa.types.is_struct(f.type)
-        else pa.array(columns[f.name], type=f.type)
-        for f in BRONZE_CDC_ARROW_SCHEMA
-    ]
-    table = pa.Table.from_arrays(arrays, schema=BRONZE_CDC_ARROW_SCHEMA)
-    return BronzeBatch(table=table, malformed=malformed, extra_columns=[])
+    """Turn consumed change records into one `bronze/orders_cdc` row each, as the shared Bronze
+    ingestion writes them. See `bronze.records.build_batch` for the arguments."""
+    return build_batch(
+        records,
+        order_change_columns,
+        BRONZE_CDC_SCHEMA,
+        ingestion_timestamp,
+        ingestion_date,
+        incarnation=incarnation,
+        known_extra_columns=known_extra_columns,
+        ingestion_timestamps=ingestion_timestamps,
+    )
 
 
 def _struct_array(values: list[dict[str, Any] | None], struct: pa.StructType) -> pa.StructArray:

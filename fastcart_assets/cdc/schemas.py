@@ -10,7 +10,6 @@ Debezium sends for `timestamptz` columns) and `total` as a JSON number (the conn
 from __future__ import annotations
 
 from pyspark.sql.types import (
-    BinaryType,
     BooleanType,
     DateType,
     DoubleType,
@@ -22,7 +21,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from fastcart_assets.schemas import INGESTION_COLUMNS
+from fastcart_assets.schemas import INGESTION_COLUMNS, KAFKA_COLUMNS
 
 CDC_OPS = ("c", "u", "d", "r")  # create, update, delete, read (snapshot)
 DELETE = "d"
@@ -71,18 +70,15 @@ ENVELOPE = StructType(
 )
 
 # Bronze: the envelope typed (a value of another type is null there and stays in `_raw`), the
-# value's text `_raw` (null for a tombstone), the Kafka coordinates with the key's exact bytes,
-# the key's order_id when the key is Debezium's JSON key, and the ingestion columns.
+# key's order_id when the key is Debezium's JSON key, the value's text `_raw` (null for a
+# tombstone), then the Kafka and ingestion columns every Bronze table has (schemas.py): the
+# shared Bronze ingestion writes it (bronze.ingest, with cdc.parse.ORDER_CHANGES).
 BRONZE_CDC_SCHEMA = StructType(
     [
         *ENVELOPE.fields,
-        StructField("_raw", StringType()),
-        StructField("kafka_topic", StringType(), nullable=False),
-        StructField("kafka_partition", IntegerType(), nullable=False),
-        StructField("kafka_offset", LongType(), nullable=False),
-        StructField("kafka_timestamp", TimestampType()),
-        StructField("kafka_key", BinaryType()),
         StructField("key_order_id", StringType()),
+        StructField("_raw", StringType()),
+        *KAFKA_COLUMNS.fields,
         *INGESTION_COLUMNS.fields,
     ]
 )

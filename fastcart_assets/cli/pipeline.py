@@ -28,15 +28,22 @@ def _echo_stage(stage) -> None:
         click.echo(f"    check failed: {failed}")
 
 
-def _check_kafka(settings: Settings) -> None:
-    """Answer in one line, within seconds, when Kafka or the topic is not there."""
-    from fastcart_assets.kafka.topics import KafkaUnavailable, TopicError, partitions_of
+def _check_kafka(settings: Settings) -> dict[str, int]:
+    """Answer in one line, within seconds, when Kafka or the topic is not there; returns the
+    cluster's topics (the catch-up learns from them whether the CDC topic exists)."""
+    from fastcart_assets.kafka.topics import KafkaUnavailable, list_topics
     from fastcart_assets.resources.kafka import KafkaResource
 
+    kafka = KafkaResource.from_settings(settings)
     try:
-        partitions_of(KafkaResource.from_settings(settings), settings.kafka_topic)
-    except (KafkaUnavailable, TopicError) as exc:
+        topics = list_topics(kafka)
+    except KafkaUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    if settings.kafka_topic not in topics:
+        raise click.ClickException(
+            f"topic {settings.kafka_topic!r} does not exist on {kafka.bootstrap_servers}"
+        )
+    return topics
 
 
 def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | None = None):
@@ -48,14 +55,17 @@ def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | N
     from fastcart_assets.runs import PoolBusy
 
     settings = Settings.from_env()
-    _check_kafka(settings)
+    topics = _check_kafka(settings)
     config = {"offset_reset": offset_reset}
     if batch_size:
         config["batch_size"] = batch_size
     if batch_bytes:
         config["batch_bytes"] = batch_bytes
     instance = get_instance(settings)
-    click.echo("fastcart run: Bronze ← Kafka, Silver, Gold as planned (touched dates, snapshots)")
+    click.echo(
+        "fastcart run: Bronze ← Kafka, Silver, Gold as planned (touched dates, snapshots); "
+        "Bronze CDC ← the CDC topic if it exists, Silver CDC"
+    )
     defs = build_definitions(settings)
     try:
         with stop_on_signals(instance) as interruption:
@@ -65,6 +75,7 @@ def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | N
                 bronze_config=config,
                 on_stage=_echo_stage,
                 on_wait=lambda text: click.echo(f"  {text}"),
+                cdc_topic=settings.cdc_topic in topics,
             )
     except PoolBusy as exc:
         raise click.ClickException(str(exc)) from None
@@ -98,7 +109,7 @@ def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | N
     type=click.Choice(["fail", "earliest", "latest"]),
     default="fail",
     show_default=True,
-    help="when Bronze's stored offsets are not in the topic (recreated, retention)",
+    help="when a Bronze table's stored offsets are not in its topic (recreated, retention)",
 )
 @click.option(
     "--batch-size",
@@ -113,7 +124,8 @@ def run_pipeline(offset_reset: str, batch_size: int | None, batch_bytes: int | N
     help="bytes of messages per Bronze commit at most [default: 67108864 (64 MB)]",
 )
 def run(offset_reset: str, batch_size: int | None, batch_bytes: int | None) -> None:
-    """Catch up once: new Kafka data to Bronze, Silver, touched Gold partitions, snapshots."""
+    """Catch up once: new Kafka data to Bronze, Silver, touched Gold partitions, snapshots;
+    then Bronze CDC (when the CDC topic exists) and Silver CDC."""
     outcome = run_pipeline(offset_reset, batch_size, batch_bytes)
     if not outcome.success:
         sys.exit(1)
@@ -192,11 +204,18 @@ def validate() -> None:
     default=None,
     help="stop creating orders after N (a smaller demo) [default: all the days hold]",
 )
-def demo(days: int, dirty_rate: float, seed: int, orders: int | None) -> None:
+@click.option(
+    "--cdc",
+    is_flag=True,
+    help="also publish the orders table's change events (FASTCART_CDC_TOPIC) and build "
+    "bronze/orders_cdc, silver/orders_current and silver/orders_history",
+)
+def demo(days: int, dirty_rate: float, seed: int, orders: int | None, cdc: bool) -> None:
     """The whole pipeline on embedded defaults: broker, topic, orders, run, summary, report.
 
     A broker the demo starts is new and memory-only: its topic is a new incarnation, so Bronze
     reads it from its first message (`--offset-reset earliest`), keeping what it already holds.
+    With --cdc, the change events of the same orders go to the CDC topic as well.
     """
     from fastcart_assets.generator.orders import GeneratorConfig
     from fastcart_assets.generator.producer import KafkaSink, generate
@@ -236,6 +255,10 @@ def demo(days: int, dirty_rate: float, seed: int, orders: int | None) -> None:
         f"3. generated {summary.orders:,} orders, {summary.messages:,} messages over "
         f"{days} days ({defects} with defects, {summary.in_flight} orders in flight)"
     )
+    if cdc:
+        from fastcart_assets.cli.cdc_demo import publish_changes
+
+        publish_changes(settings, state.address, config, dirty_rate)
     click.echo("4. running the pipeline")
     if started:
         click.echo(
@@ -244,6 +267,10 @@ def demo(days: int, dirty_rate: float, seed: int, orders: int | None) -> None:
         )
     outcome = run_pipeline(offset_reset, None)
     _show_gold(settings)
+    if cdc:
+        from fastcart_assets.cli.cdc_demo import show_cdc
+
+        show_cdc(settings, outcome)
     from fastcart_assets.resources.spark import spark_session
     from fastcart_assets.validation import validate as build_report
 
@@ -257,7 +284,13 @@ def demo(days: int, dirty_rate: float, seed: int, orders: int | None) -> None:
         "   # more orders, which the UI's sensors ingest\n"
         "  .venv/bin/fastcart metrics     # Prometheus metrics, http://127.0.0.1:9108/metrics\n"
         '  .venv/bin/fastcart sql "SELECT * FROM gold_top_products"   # query the lake\n'
-        "  .venv/bin/fastcart kafka stop  # stop the broker"
+        + (
+            '  .venv/bin/fastcart sql "SELECT status, count(*) AS orders FROM '
+            'silver_orders_current GROUP BY status"   # the orders table now (CDC)\n'
+            if cdc
+            else ""
+        )
+        + "  .venv/bin/fastcart kafka stop  # stop the broker"
     )
     if not (outcome.success and report.passed):
         sys.exit(1)

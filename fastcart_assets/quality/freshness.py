@@ -1,11 +1,13 @@
-"""Freshness as data lag (docs/SPEC.md §8): the Kafka topic as an observed external asset.
+"""Freshness as data lag (docs/SPEC.md §8): each Kafka topic as an observed external asset.
 
 Dagster 1.13's time-window freshness policy judges an asset by the timestamp of its latest
 *materialization* only; observations are not read, and an asset with observations only is
-UNKNOWN (dagster/_core/definitions/freshness_evaluator.py). So the Kafka sensor, on every tick:
+UNKNOWN (dagster/_core/definitions/freshness_evaluator.py). So each topic's Kafka sensor, on
+every tick:
 
-- records an observation of `["kafka", "ecommerce_sales"]`: end offsets, Bronze's position,
-  the lag in messages and the age of the oldest message Bronze lacks;
+- records an observation of the topic's asset (`["kafka", "ecommerce_sales"]` for the order
+  events, `["kafka", "orders_cdc"]` for the orders table's change events): end offsets,
+  Bronze's position, the lag in messages and the age of the oldest message Bronze lacks;
 - when Bronze holds every message of the topic, records a *caught-up* materialization of
   Bronze without a partition: no rows are written, it states that Bronze is complete as of
   now. Partition-keyed automation (Silver's condition, the catch-up's stale partitions) never
@@ -26,9 +28,10 @@ from fastcart_assets.bronze.position import bronze_next_offsets
 from fastcart_assets.kafka.topics import closing_consumer, partitions_of, watermarks
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.resources.lake import LakeResource
-from fastcart_assets.tables import BRONZE
+from fastcart_assets.tables import BRONZE, TableInfo
 
 KAFKA_TOPIC_KEY = dg.AssetKey(["kafka", "ecommerce_sales"])
+KAFKA_CDC_TOPIC_KEY = dg.AssetKey(["kafka", "orders_cdc"])
 CAUGHT_UP_TAG = "fastcart/caught_up"
 # Reading the oldest unread message of each partition must stay well inside a sensor tick.
 PEEK_TIMEOUT_S = 2.0
@@ -40,6 +43,14 @@ kafka_topic = dg.AssetSpec(
     description="The Kafka topic of order events (FASTCART_KAFKA_TOPIC), observed by the Kafka "
     "sensor every tick: end offsets, lag behind it in messages, age of the oldest message "
     "Bronze lacks.",
+)
+kafka_cdc_topic = dg.AssetSpec(
+    KAFKA_CDC_TOPIC_KEY,
+    group_name="kafka",
+    kinds={"kafka"},
+    description="The Kafka topic of the orders table's change events (FASTCART_CDC_TOPIC), "
+    "observed by the CDC Kafka sensor every tick: end offsets, lag behind it in messages, age "
+    "of the oldest message Bronze CDC lacks.",
 )
 
 
@@ -80,15 +91,20 @@ class KafkaLag:
 
 
 def read_kafka_lag(
-    kafka: KafkaResource, lake: LakeResource, now: datetime | None = None, peek: bool = True
+    kafka: KafkaResource,
+    lake: LakeResource,
+    now: datetime | None = None,
+    table: TableInfo = BRONZE,
+    peek: bool = True,
 ) -> KafkaLag:
-    """Ask the topic for its end offsets, Bronze's Delta log for its position, and (`peek`) the
-    topic for the timestamp of the first message Bronze lacks in each lagging partition.
+    """Ask the topic for its end offsets, the Bronze `table`'s Delta log for its position, and
+    (`peek`) the topic for the timestamp of the first message Bronze lacks in each lagging
+    partition.
 
     Raises KafkaUnavailable or TopicError (from `kafka.topics`) when the topic cannot be read.
     """
     partitions = partitions_of(kafka, kafka.topic)
-    position = bronze_next_offsets(lake.table_path(BRONZE.path), kafka.topic)
+    position = bronze_next_offsets(lake.table_path(table.path), kafka.topic)
     with closing_consumer(kafka.consumer("fastcart-sensor")) as consumer:
         marks = watermarks(consumer, kafka, kafka.topic, partitions)
         ends = {p: m.high for p, m in marks.items()}
@@ -122,10 +138,12 @@ def _oldest_timestamp_ms(consumer, topic: str, offsets: dict[int, int]) -> int |
     return min(found) if found else None
 
 
-def kafka_observation(lag: KafkaLag) -> dg.AssetObservation:
-    """The topic as the sensor saw it (numbers the UI plots over time)."""
+def kafka_observation(
+    lag: KafkaLag, topic_key: dg.AssetKey = KAFKA_TOPIC_KEY
+) -> dg.AssetObservation:
+    """The topic as the sensor saw it (numbers the UI plots over time), on its asset."""
     return dg.AssetObservation(
-        asset_key=KAFKA_TOPIC_KEY,
+        asset_key=topic_key,
         description=f"{lag.lag_messages:,} messages Bronze lacks in {lag.topic}",
         metadata={
             "topic": dg.MetadataValue.text(lag.topic),

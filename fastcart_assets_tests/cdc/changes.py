@@ -7,6 +7,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from fastcart_assets.generator import cdc as generator
+from fastcart_assets.generator.cdc_producer import cdc_rng
+from fastcart_assets.generator.orders import GeneratorConfig
+
 TS0 = 1_762_700_000_000  # 2025-11-09T14:53:20Z in epoch milliseconds
 ROW_FIELDS = (
     "order_id",
@@ -145,3 +149,26 @@ def _row_tuple(image: dict) -> tuple:
         _micros(image.get(name)) if name in ("created_at", "updated_at") else image.get(name)
         for name in ROW_FIELDS
     )
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What a generated change stream must fold to: history rows (without the winning record's
+    Kafka coordinates, which depend on delivery), current rows, and the generator's own orders
+    table at the end."""
+
+    history: list[tuple]
+    current: list[tuple]
+    table: dict[str, dict]
+
+
+def generated(config: GeneratorConfig, cdc: generator.CdcConfig) -> Generated:
+    """Run the generator's change stream again (same seed: the same changes whatever the dirty
+    rate) and fold its changes in plain Python."""
+    stream = generator.ChangeStream(config, cdc, cdc_rng(config.seed, "changes"))
+    records = [
+        Delivered(0, i, None, None, generator.envelope(change, change.ts_ms))
+        for i, (_, change) in enumerate(stream)
+    ]
+    history, current = fold(records)
+    return Generated(sorted((row[:-2] for row in history), key=repr), current, stream.table.rows)

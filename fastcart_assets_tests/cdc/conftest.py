@@ -14,6 +14,7 @@ from fastcart_assets.bronze.parse import KafkaRecord
 from fastcart_assets.cdc.parse import to_bronze_cdc_batch
 from fastcart_assets.cdc.schemas import ORDERS_CURRENT_SCHEMA, ORDERS_HISTORY_SCHEMA
 from fastcart_assets.cdc.writes import CdcResult, process_cdc_partitions
+from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.settings import Settings
 from fastcart_assets.tables import BRONZE_CDC, ORDERS_CURRENT, ORDERS_HISTORY
 from fastcart_assets_tests.cdc.changes import Delivered
@@ -90,3 +91,21 @@ class CdcLake:
 @pytest.fixture
 def cdc_lake(spark, tmp_path) -> CdcLake:
     return CdcLake(spark, str(tmp_path / "lakehouse"))
+
+
+@pytest.fixture
+def cdc_topic(topic) -> str:
+    """A fresh CDC topic name on the test broker (not yet created)."""
+    return f"{topic}.public.orders"
+
+
+@pytest.fixture
+def cdc_settings(settings, cdc_topic, monkeypatch) -> Settings:
+    """`settings` with FASTCART_CDC_TOPIC set to `cdc_topic` (also in the environment)."""
+    monkeypatch.setenv("FASTCART_CDC_TOPIC", cdc_topic)
+    return Settings.from_env()
+
+
+@pytest.fixture
+def cdc_kafka(kafka, cdc_topic) -> KafkaResource:
+    return kafka.model_copy(update={"topic": cdc_topic})

@@ -1,5 +1,5 @@
 """The Silver CDC assets through Dagster: materialization, checks that can fail, re-runs and the
-automation that follows Bronze CDC."""
+SQL views (the automation that follows a Bronze CDC run: test_bronze_cdc.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from pyspark.sql import functions as F
 
 from fastcart_assets.cdc.assets import (
-    BRONZE_CDC_KEY,
     CHECK_ACCOUNTED,
     CHECK_CURRENT_EQUALS_HISTORY,
     CHECK_NO_OVERLAP,
@@ -18,11 +17,10 @@ from fastcart_assets.cdc.assets import (
     silver_orders_cdc,
 )
 from fastcart_assets.cdc.checks import account_envelopes
-from fastcart_assets.definitions import build_definitions
-from fastcart_assets.partitions import partition_key, today_utc
+from fastcart_assets.metadata import ROW_COUNT, TABLE_NAME
+from fastcart_assets.partitions import partition_key
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
-from fastcart_assets.settings import Settings
 from fastcart_assets_tests.cdc.changes import TS0, Delivered, encode, envelope, key, order_row
 from fastcart_assets_tests.cdc.conftest import D1, D2
 
@@ -86,6 +84,9 @@ def test_materializing_partitions_writes_both_tables_and_passes_every_check(fill
     by_key = {m.asset_key: m.metadata for m in current}
     assert by_key[ORDERS_CURRENT_KEY]["inserted"].value == 1
     assert by_key[ORDERS_HISTORY_KEY]["versions_inserted"].value == 4
+    assert by_key[ORDERS_HISTORY_KEY]["rows"].value == by_key[ORDERS_HISTORY_KEY][ROW_COUNT].value
+    assert by_key[ORDERS_CURRENT_KEY][ROW_COUNT].value == 1  # B was deleted
+    assert by_key[ORDERS_CURRENT_KEY][TABLE_NAME].value == "silver_orders_current"
 
     second = _materialize(filled, D2)
     assert second.success and all(c.passed for c in _checks(second).values())
@@ -124,25 +125,6 @@ def test_a_change_missing_from_history_is_unaccounted(filled, spark):
     accounting = account_envelopes(bronze, history, [D1], filled.root)
     assert (accounting.envelopes, accounting.unaccounted) == (6, 1)
     assert (accounting.tombstones, accounting.rejected, accounting.in_history) == (1, 1, 3)
-
-
-def test_silver_cdc_is_requested_once_bronze_cdc_is_materialized(tmp_path):
-    defs = build_definitions(Settings(lake_root=str(tmp_path)))
-    selection = dg.AssetSelection.assets(ORDERS_CURRENT_KEY, ORDERS_HISTORY_KEY)
-    with dg.instance_for_test() as instance:
-        result = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, asset_selection=selection
-        )
-        assert result.total_requested == 0
-        today = partition_key(today_utc())  # eager automation looks at the latest partition
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(BRONZE_CDC_KEY, partition=today)
-        )
-        result = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, asset_selection=selection, cursor=result.cursor
-        )
-        for asset in (ORDERS_CURRENT_KEY, ORDERS_HISTORY_KEY):
-            assert result.get_requested_partitions(asset) == {today}
 
 
 def test_cdc_tables_are_sql_views(filled, spark):

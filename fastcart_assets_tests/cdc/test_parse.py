@@ -50,8 +50,10 @@ def test_a_change_is_typed_and_keeps_its_text_and_coordinates():
     }
     assert row["_raw"] == value.decode()
     assert (row["kafka_partition"], row["kafka_offset"]) == (2, 9)
-    assert row["kafka_key"] == key("ORD-10000001")
+    assert row["kafka_key_bytes"] == key("ORD-10000001")
+    assert row["kafka_key"] == key("ORD-10000001").decode()
     assert row["key_order_id"] == "ORD-10000001"
+    assert (row["kafka_headers"], row["kafka_incarnation"]) == ([], 1)
     assert row["kafka_timestamp"] == datetime(2025, 11, 9, 14, 53, 20, tzinfo=UTC)
     assert (row["ingestion_timestamp"], row["ingestion_date"]) == (WRITTEN, DAY)
 
@@ -106,7 +108,8 @@ def test_keys_are_kept_byte_for_byte_and_read_when_they_are_debezium_keys():
     for other in (b"ORD-1", b"\x00\xff", b'{"order_id": 5}', b"[]", None, b""):
         assert key_order_id(other) is None
     rows, _ = _rows(_record(None, record_key=b"\x00\xff"), _record(None, record_key=b""))
-    assert [r["kafka_key"] for r in rows] == [b"\x00\xff", b""]
+    assert [r["kafka_key_bytes"] for r in rows] == [b"\x00\xff", b""]
+    assert [r["kafka_key"] for r in rows] == ["\x00\ufffd", ""]
 
 
 def test_a_value_wrapped_with_its_schema_is_read_through_its_payload():

@@ -97,10 +97,14 @@ def with_erased_flag(
 
 
 def blanked(frame: DataFrame, erase: F.Column, kept: Sequence[str]) -> DataFrame:
-    """`frame` with every column not in `kept` set to null where `erase` is TRUE (columns keep
-    their order and types; evolved columns, unknown here, are blanked too)."""
+    """`frame` with every column not in `kept` (nor the ERASED flag) set to null where `erase`
+    is TRUE (columns keep their order and types; evolved columns, unknown here, are blanked
+    too)."""
     return frame.select(
-        *[F.col(c) if c in kept else F.when(~erase, F.col(c)).alias(c) for c in frame.columns]
+        *[
+            F.col(c) if c in kept or c == ERASED else F.when(~erase, F.col(c)).alias(c)
+            for c in frame.columns
+        ]
     )
 
 

@@ -129,7 +129,7 @@ def render() -> str:
         "",
         "One row per Kafka record whose personal data `fastcart forget` erased: its coordinates "
         "and the request, never the customer. Silver rejects these records for `erased`, a "
-        "Bronze replay blanks them again (ARCHITECTURE.md, \"Forgetting a customer\").",
+        'Bronze replay blanks them again (ARCHITECTURE.md, "Forgetting a customer").',
         "",
         "```sql",
         ddl(FORGOTTEN.path, FORGOTTEN_SCHEMA, FORGOTTEN_PARTITION_COLUMNS),

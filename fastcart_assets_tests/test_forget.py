@@ -9,17 +9,19 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from deltalake import DeltaTable
 
 from fastcart_assets.bronze.replay import replay_partition
 from fastcart_assets.bronze.table import stored_positions
 from fastcart_assets.cli.main import cli
 from fastcart_assets.definitions import build_definitions
+from fastcart_assets.delta import record_retention
 from fastcart_assets.instance import get_instance
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.lake_compare import gold_snapshot, snapshot_differences
+from fastcart_assets.maintenance import maintain_table
 from fastcart_assets.partitions import today_utc
 from fastcart_assets.pipeline import execute
 from fastcart_assets.resources.kafka import KafkaResource
@@ -27,6 +29,7 @@ from fastcart_assets.resources.spark import spark_session
 from fastcart_assets.settings import Settings
 from fastcart_assets.tables import BRONZE, RULE_METRICS, SILVER, SILVER_REJECTED
 from fastcart_assets.validation import validate
+from fastcart_assets_tests.forget.traces import traces
 from fastcart_assets_tests.helpers import order_event
 
 FORGOTTEN = {
@@ -131,36 +134,8 @@ def _cli(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def _strings(value) -> list[str]:
-    """Every string (and decoded bytes) inside a value read from Parquet."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, bytes):
-        return [value.decode("utf-8", "replace")]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def _traces(root: Path) -> list[str]:
-    """Where under `root` a string of the forgotten customer is found: every column of every
-    Parquet file (data files of any version, checkpoints), the bytes of every other file."""
-    found = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if path.suffix == ".parquet":
-            table = pq.read_table(path)
-            for column in table.column_names:
-                for value in table.column(column).to_pylist():
-                    for text in _strings(value):
-                        if text in EXACT or any(s in text for s in SECRETS):
-                            found.append(f"{path.relative_to(root)}:{column}")
-        else:
-            data = path.read_bytes()
-            if any(s.encode() in data for s in SECRETS):
-                found.append(str(path.relative_to(root)))
-    return sorted(set(found))
+    return traces(root, SECRETS, EXACT)
 
 
 def _rows(spark, settings: Settings, table, customer_id: str) -> list[tuple]:
@@ -239,3 +214,47 @@ def test_forget_erases_a_customer_everywhere_and_for_good(tmp_path, monkeypatch,
     assert _traces(root) == []  # not in any file, current or older
     report = validate(spark, lake)
     assert report.passed and report.rejected_by_reason["erased"] == 10
+
+
+@pytest.mark.slow
+def test_forget_past_retention_removes_and_redacts_what_cannot_be_recomputed(
+    tmp_path, monkeypatch, broker
+):
+    """Bronze keeps 90 days, Silver 365, Gold for ever: Silver rows whose Bronze row is gone are
+    removed (and rejected rows blanked) directly, and customer snapshots older than Silver's
+    retention are redacted, their numbers kept."""
+    spark = spark_session()
+    lake = _lake(tmp_path, monkeypatch, broker, "retained", _stream(with_forgotten=True))
+    today = today_utc()
+    maintain_table(lake, BRONZE, today + timedelta(days=100), dry_run=False)  # Bronze expired
+    silver_cutoff = today - timedelta(days=1)
+    record_retention(DeltaTable(lake.table_path(SILVER.path)), silver_cutoff)
+    top = lake.table_path("gold/customer_analytics/top_customers")
+    spent = {
+        r.snapshot_date: r.total_spent
+        for r in spark.read.format("delta")
+        .load(top)
+        .where("customer_id = 'CUST-FORGET-1'")
+        .collect()
+    }
+    assert min(spent) < silver_cutoff <= max(spent)
+
+    result = _cli("forget", "CUST-FORGET-1")
+    assert result.exit_code == 0, result.output
+    assert "redacted" in result.output
+    assert traces(Path(lake.lake_uri), SECRETS) == []
+    rejected = spark.read.format("delta").load(lake.table_path(SILVER_REJECTED.path))
+    erased = rejected.where(rejected.rejection_reasons[0] == "erased").collect()
+    assert len(erased) == 3 and all(r._raw is None and r.customer_email is None for r in erased)
+    assert (
+        spark.read.format("delta")
+        .load(lake.table_path(SILVER.path))
+        .where("customer_id = 'CUST-FORGET-1'")
+        .count()
+        == 0
+    )
+    redacted = {
+        r.snapshot_date: r.total_spent
+        for r in spark.read.format("delta").load(top).where("customer_id IS NULL").collect()
+    }
+    assert redacted == {day: value for day, value in spent.items() if day < silver_cutoff}

@@ -45,10 +45,8 @@ class Rule:
     supersedes: bool = False  # True: an envelope violating it violates no other rule
 
     def violation(self) -> Column:
-        """`violated()` with null read as FALSE (a rule never yields null); no rule but a
-        superseding one applies to an erased envelope."""
-        found = F.coalesce(self.violated(), F.lit(False))
-        return found if self.supersedes else found & ~F.col(ERASED)
+        """`violated()` with null read as FALSE (a rule never yields null)."""
+        return F.coalesce(self.violated(), F.lit(False))
 
 
 def _is_object() -> Column:
@@ -144,7 +142,10 @@ def image() -> Column:
 def failed_rules(rules: Sequence[Rule] = RULES) -> Column:
     """The names of the `rules` an envelope violates, in registry order (empty if none)."""
     names = [F.when(rule.violation(), F.lit(rule.name)) for rule in rules]
-    return F.array_compact(F.array(*names)).cast("array<string>")
+    found = F.array_compact(F.array(*names)).cast("array<string>")
+    for rule in (r for r in rules if r.supersedes):  # it is then the one reason
+        found = F.when(rule.violation(), F.array(F.lit(rule.name))).otherwise(found)
+    return found
 
 
 def count_envelopes(classified: DataFrame) -> dict[str, int]:

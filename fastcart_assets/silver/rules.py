@@ -66,10 +66,22 @@ class Rule:
     supersedes: bool = False  # True: a row violating it violates no other rule
 
     def violation(self) -> Column:
-        """`violated()` with null read as FALSE (a rule never yields null); no rule but a
-        superseding one applies to an erased row."""
-        found = F.coalesce(self.violated(), F.lit(False))
-        return found if self.supersedes else found & ~F.col(ERASED)
+        """`violated()` with null read as FALSE (a rule never yields null)."""
+        return F.coalesce(self.violated(), F.lit(False))
+
+
+def _superseded(rules: Sequence[Rule]) -> Column | None:
+    """TRUE for a row violating a superseding rule of `rules` (None: there is none)."""
+    found = [rule.violation() for rule in rules if rule.supersedes]
+    return reduce(lambda a, b: a | b, found) if found else None
+
+
+def exclusive_violation(rule: Rule, rules: Sequence[Rule]) -> Column:
+    """`rule.violation()`, except for a row that a superseding rule of `rules` takes alone."""
+    over = _superseded(rules)
+    if rule.supersedes or over is None:
+        return rule.violation()
+    return rule.violation() & ~over
 
 
 def _missing(column: str) -> Callable[[], Column]:
@@ -145,7 +157,7 @@ SOFT_RULES = tuple(rule for rule in RULES if rule.kind == SOFT)
 
 def failed_rules(rules: Sequence[Rule]) -> Column:
     """The names of the `rules` a row violates, in registry order (an empty array if none)."""
-    names = [F.when(rule.violation(), F.lit(rule.name)) for rule in rules]
+    names = [F.when(exclusive_violation(rule, rules), F.lit(rule.name)) for rule in rules]
     return F.array_compact(F.array(*names)).cast("array<string>")
 
 
@@ -173,7 +185,10 @@ def count_violations(frame: DataFrame, rules: Sequence[Rule] = RULES) -> dict[st
     In Silver every hard rule must count zero; a soft rule counts the rows it flags or should.
     """
     counts = rule_inputs(frame).agg(
-        *[F.sum(F.when(rule.violation(), 1).otherwise(0)).alias(rule.name) for rule in rules]
+        *[
+            F.sum(F.when(exclusive_violation(rule, rules), 1).otherwise(0)).alias(rule.name)
+            for rule in rules
+        ]
     )
     row = counts.collect()[0]
     return {rule.name: int(row[rule.name] or 0) for rule in rules}

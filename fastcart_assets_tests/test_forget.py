@@ -179,7 +179,8 @@ def test_forget_erases_a_customer_everywhere_and_for_good(tmp_path, monkeypatch,
     assert _traces(root) == []
     home = Path(lake.dagster_home).resolve()
     instance_bytes = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
-    assert b"forget.me@example.org" not in instance_bytes
+    assert b"forget.me@example.org" not in instance_bytes  # never logged
+    assert b"CUST-FORGET-1" not in instance_bytes  # not in a tag, run config, log or preview
 
     kept_after = {t.path: _rows(spark, lake, t, "CUST-KEEP-2") for t in (BRONZE, SILVER)}
     assert kept_after == kept_before

@@ -32,6 +32,7 @@ from fastcart_assets.forget.tables import NAMED_GOLD, PERSONAL_TABLES, PURGED_TA
 from fastcart_assets.gold.schemas import PERSONAL_COLUMNS
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.maintenance import SCRATCH_MAX_AGE_S, clean_scratch
+from fastcart_assets.partitions import FIRST_DATE
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.runs import ACTIVE_STATUSES
@@ -113,6 +114,8 @@ def forget_bronze(
             scratch,
         )
     for day, rows in sorted(counts.items()):  # rewritten partitions: Silver re-runs them
+        if day < FIRST_DATE:
+            continue  # no such partition of the asset (FASTCART_FIRST_DATE moved since)
         yield dg.AssetMaterialization(
             asset_key=BRONZE.asset_key,
             partition=day.isoformat(),

@@ -42,10 +42,13 @@ from fastcart_assets.forget.job import (
     purge_results,
 )
 from fastcart_assets.forget.purge import Purged
+from fastcart_assets.forget.tables import NAMED_GOLD
 from fastcart_assets.partitions import FIRST_DATE, today_utc
 from fastcart_assets.pipeline import StageResult, execute
 from fastcart_assets.resources.lake import LakeResource
 from fastcart_assets.tables import (
+    BRONZE,
+    BRONZE_CDC,
     CUSTOMER_ANALYTICS,
     GOLD,
     RULE_METRICS,
@@ -106,9 +109,6 @@ def _run(
 
 def _changed(result: dg.ExecuteInProcessResult) -> dict[str, int]:
     """Rows each table of the erasure run blanked or deleted."""
-    from fastcart_assets.forget.tables import NAMED_GOLD
-    from fastcart_assets.tables import BRONZE, BRONZE_CDC
-
     changed = {
         BRONZE.path: sum(result.output_for_node("forget_bronze").values()),
         BRONZE_CDC.path: sum(result.output_for_node("forget_cdc_bronze").values()),

@@ -8,36 +8,48 @@ import click
 
 from fastcart_assets.settings import Settings
 
-# How the report names what happened to a table's rows of the customer.
-ACTIONS = {
-    "bronze/ecommerce_sales": "blanked (Kafka coordinates kept)",
-    "silver/ecommerce_sales": "removed",
-    "silver/ecommerce_sales_rejected": "blanked, rejected as `erased`",
-    "bronze/orders_cdc": "blanked (Kafka coordinates kept)",
-    "silver/orders_history": "deleted",
-    "silver/orders_current": "deleted",
-}
+WIDTH = 48  # the longest table path
+
+
+def _actions() -> dict[str, str]:
+    """How the report names what happened to each table's rows of the customer."""
+    from fastcart_assets.tables import (
+        BRONZE,
+        BRONZE_CDC,
+        ORDERS_CURRENT,
+        ORDERS_HISTORY,
+        SILVER,
+        SILVER_REJECTED,
+    )
+
+    return {
+        BRONZE.path: "blanked (Kafka coordinates kept)",
+        SILVER.path: "removed",
+        SILVER_REJECTED.path: "blanked, rejected as `erased`",
+        BRONZE_CDC.path: "blanked (Kafka coordinates kept)",
+        ORDERS_HISTORY.path: "deleted",
+        ORDERS_CURRENT.path: "deleted",
+    }
 
 
 def _report(outcome) -> None:
-    findings = outcome.findings
+    findings, actions = outcome.findings, _actions()
     click.echo("rows of the customer:")
     for table, rows in findings.found.items():
-        action = ACTIONS.get(table, "recomputed without them")
-        click.echo(f"  {table:<40} {rows:>7,}  {action if rows else '-'}")
-    click.echo(f"  {'quality/forgotten':<40} {findings.recorded:>7,}  records added")
+        action = actions.get(table, "recomputed without them") if rows else "-"
+        click.echo(f"  {table:<{WIDTH}} {rows:>7,}  {action}")
+    click.echo(f"  {'quality/forgotten':<{WIDTH}} {findings.recorded:>7,}  records added")
     for table, rows in sorted(outcome.changed.items()):
         if table.startswith("gold/") and rows:
-            click.echo(f"  {table:<40} {rows:>7,}  redacted (input past Silver's retention)")
+            click.echo(f"  {table:<{WIDTH}} {rows:>7,}  redacted (past Silver's retention)")
     for group, ranges in outcome.gold_ranges.items():
         days = sum((last - first).days + 1 for first, last in ranges)
         spans = ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in ranges)
         click.echo(f"Gold {group}: {days} partitions recomputed ({spans or 'none'})")
+    click.echo("vacuumed to the current version (time travel before now is gone):")
     for purged in outcome.purged:
-        click.echo(
-            f"vacuumed {purged.table:<40} {purged.files:>4} files, "
-            f"{purged.log_entries:>3} log entries (time travel before now is gone)"
-        )
+        files, entries = purged.files, purged.log_entries
+        click.echo(f"  {purged.table:<{WIDTH}} {files:>5} files, {entries:>3} log entries")
     click.echo(f"scratch directories removed: {outcome.scratch_removed}")
 
 

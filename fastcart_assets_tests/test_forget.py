@@ -182,6 +182,9 @@ def test_forget_erases_a_customer_everywhere_and_for_good(tmp_path, monkeypatch,
     assert b"forget.me@example.org" not in instance_bytes  # never logged
     assert b"CUST-FORGET-1" not in instance_bytes  # not in a tag, run config, log or preview
 
+    again = _cli("forget", "CUST-FORGET-1")  # nothing of them is left to find
+    assert again.exit_code == 0 and "no data found" in again.output, again.output
+
     kept_after = {t.path: _rows(spark, lake, t, "CUST-KEEP-2") for t in (BRONZE, SILVER)}
     assert kept_after == kept_before
     assert _cli("validate").exit_code == 0

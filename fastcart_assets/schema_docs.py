@@ -15,6 +15,7 @@ from fastcart_assets.cdc.schemas import (
     ORDERS_HISTORY_PARTITION_COLUMNS,
     ORDERS_HISTORY_SCHEMA,
 )
+from fastcart_assets.erasures import FORGOTTEN_PARTITION_COLUMNS, FORGOTTEN_SCHEMA
 from fastcart_assets.gold.registry import GROUPS, tables_of
 from fastcart_assets.quality.rule_metrics import (
     RULE_METRICS_PARTITION_COLUMNS,
@@ -27,7 +28,7 @@ from fastcart_assets.schemas import (
     SILVER_REJECTED_SCHEMA,
     SILVER_SCHEMA,
 )
-from fastcart_assets.tables import RULE_METRICS
+from fastcart_assets.tables import FORGOTTEN, RULE_METRICS
 
 SAMPLE_EVENT = """{"order_id": "ORD-93239605", "timestamp": "2025-11-09T15:55:40.669190Z",
  "product_id": "PROD-004", "product_name": "USB-C Cable", "quantity": 3, "price": 11.16,
@@ -122,6 +123,16 @@ def render() -> str:
         "",
         "```sql",
         ddl(RULE_METRICS.path, RULE_METRICS_SCHEMA, RULE_METRICS_PARTITION_COLUMNS),
+        "```",
+        "",
+        "## Erased records",
+        "",
+        "One row per Kafka record whose personal data `fastcart forget` erased: its coordinates "
+        "and the request, never the customer. Silver rejects these records for `erased`, a "
+        'Bronze replay blanks them again (ARCHITECTURE.md, "Forgetting a customer").',
+        "",
+        "```sql",
+        ddl(FORGOTTEN.path, FORGOTTEN_SCHEMA, FORGOTTEN_PARTITION_COLUMNS),
         "```",
         "",
         *gold_docs(),

@@ -101,6 +101,19 @@ BRONZE_LINEAGE_COLUMNS = tuple(
     ["_raw", *KAFKA_COORDINATES.fieldNames(), *INGESTION_COLUMNS.fieldNames()]
 )
 
+# Personal data of an order event (docs/SPEC.md §9): `fastcart forget` erases these and `_raw`.
+PERSONAL_FIELDS = ("customer_id", "customer_email", "shipping_address")
+# What an erased Bronze row keeps: the order's other facts, the Kafka record's identity (its
+# key is the order id, SPEC.md §4) and the ingestion columns. Headers are blanked (a producer
+# may put anything there), and so are `_raw` and every evolved payload column.
+BRONZE_KEPT_ON_ERASURE = (
+    *(name for name in EVENT_FIELDS if name not in PERSONAL_FIELDS),
+    *KAFKA_COORDINATES.fieldNames(),
+    "kafka_key_bytes",
+    "kafka_incarnation",
+    *INGESTION_COLUMNS.fieldNames(),
+)
+
 SILVER_SCHEMA = StructType(
     [
         StructField("order_id", StringType(), nullable=False),

@@ -217,9 +217,9 @@ def _rate(text: str) -> float:
 
 def parse_thresholds(value: str) -> Mapping[str, RuleThreshold]:
     """`rule=warn:error,…`, rates as fractions or percentages: `malformed_json=1%:5%`."""
-    from fastcart_assets.silver.rules import RULES
+    from fastcart_assets.silver.rules import RATED_RULES
 
-    known = {rule.name for rule in RULES}
+    known = {rule.name for rule in RATED_RULES}  # `erased` is counted, never rated
     thresholds = {}
     for item in filter(None, (part.strip() for part in value.split(","))):
         rule, equals, rates = item.partition("=")

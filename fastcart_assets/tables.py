@@ -63,6 +63,9 @@ SILVER_REJECTED = TableInfo(
 # One row per (partition date, rule): the rule's violation rate and severity (docs/SPEC.md §8).
 # The Silver step writes it, so it shares Silver's pool.
 RULE_METRICS = TableInfo("quality/rule_metrics", "date", "delta_silver")
+# The Kafka records `fastcart forget` erased (coordinates only, no personal data; erasures.py).
+# Written by forget's Bronze step, so it shares Bronze's pool; kept indefinitely.
+FORGOTTEN = TableInfo("quality/forgotten", None, "delta_bronze")
 GOLD = tuple(  # from the Gold registry (gold/registry.py)
     TableInfo(t.path, t.partition_column, f"delta_gold_{t.group.name}") for t in GOLD_TABLES
 )
@@ -72,7 +75,15 @@ BRONZE_CDC = TableInfo("bronze/orders_cdc", "ingestion_date", "delta_bronze_cdc"
 ORDERS_CURRENT = TableInfo("silver/orders_current", None, "delta_silver_cdc")
 ORDERS_HISTORY = TableInfo("silver/orders_history", None, "delta_silver_cdc")
 CDC = (BRONZE_CDC, ORDERS_CURRENT, ORDERS_HISTORY)
-TABLES: tuple[TableInfo, ...] = (BRONZE, SILVER, SILVER_REJECTED, RULE_METRICS, *GOLD, *CDC)
+TABLES: tuple[TableInfo, ...] = (
+    BRONZE,
+    SILVER,
+    SILVER_REJECTED,
+    RULE_METRICS,
+    FORGOTTEN,
+    *GOLD,
+    *CDC,
+)
 _BY_PATH = {t.path: t for t in TABLES}
 
 

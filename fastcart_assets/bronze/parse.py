@@ -31,7 +31,7 @@ from fastcart_assets.bronze.records import (
     decode_utf8,
 )
 from fastcart_assets.bronze.table import BronzeTable
-from fastcart_assets.schemas import BRONZE_SCHEMA, EVENT_SCHEMA
+from fastcart_assets.schemas import BRONZE_KEPT_ON_ERASURE, BRONZE_SCHEMA, EVENT_SCHEMA
 
 
 def order_event_columns(
@@ -88,7 +88,10 @@ def _parse_slow_rows(
 
 
 ORDER_EVENTS = BronzeTable(
-    schema=BRONZE_SCHEMA, parse=order_event_columns, consumer_group="fastcart-bronze"
+    schema=BRONZE_SCHEMA,
+    parse=order_event_columns,
+    consumer_group="fastcart-bronze",
+    kept_on_erasure=BRONZE_KEPT_ON_ERASURE,
 )
 
 

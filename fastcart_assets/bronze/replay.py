@@ -6,6 +6,7 @@ the incarnation's first offset, for its earliest day) and before the first offse
 days — known even when D's own rows were damaged or deleted. Replayed rows keep their
 original ingestion timestamps, so Silver's "latest ingested" choice does not change. Rows of
 D from an earlier incarnation of the topic (which Kafka no longer holds) are kept as they are.
+Records `fastcart forget` erased are blanked again before the write (`reblank_erased`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from fastcart_assets.bronze.table import (
     read_topic_state,
 )
 from fastcart_assets.delta import table_exists
+from fastcart_assets.erasures import ERASED, blanked, erased_records, with_erased_flag
 from fastcart_assets.kafka.topics import closing_consumer, topic_id, watermarks
 from fastcart_assets.locks import writes_table
 from fastcart_assets.resources.kafka import KafkaResource
@@ -153,7 +155,7 @@ def replay_partition(
                 raise IngestStalled(f"replay of {day}: {exc} Nothing was written.") from exc
             result.bytes_read, result.kafka_seconds = stats.bytes_read, stats.kafka_seconds
         started = time.monotonic()
-        replayed = stage.frame(spark)
+        replayed = reblank_erased(spark, table_path, stage.frame(spark), day, state, table)
         _overwrite_day(spark, table_path, day, replayed, bronze, state, f"{scratch}/others")
     result.rows_written = result.messages_read
     result.malformed = stage.malformed
@@ -218,6 +220,27 @@ class _Stage:
             [*self.table.schema.fields, *[StructField(e, StringType()) for e in self.extras]]
         )
         return spark.read.schema(schema).parquet(self.path)
+
+
+def reblank_erased(
+    spark: SparkSession,
+    table_path: str,
+    frame: DataFrame,
+    day: date,
+    state: TopicState,
+    table: BronzeTable,
+) -> DataFrame:
+    """`frame` (replayed rows of `day`) with the records `fastcart forget` erased blanked again:
+    the topic may still hold the messages (docs/ARCHITECTURE.md "Forgetting a customer").
+    Matched by (topic, partition, offset) within the incarnation replayed, so a row that was
+    missing from the damaged partition is blanked too."""
+    erased = erased_records(spark, table_path).where(
+        (F.col("ingestion_date") == F.lit(day))
+        & (F.coalesce(F.col("kafka_incarnation"), F.lit(1)) == F.lit(state.incarnation))
+    )
+    key = ("kafka_topic", "kafka_partition", "kafka_offset")
+    flagged = with_erased_flag(frame, erased, key)
+    return blanked(flagged, F.col(ERASED), table.kept_on_erasure).drop(ERASED)
 
 
 def _overwrite_day(spark, table_path, day, frame: DataFrame, bronze, state, scratch) -> None:

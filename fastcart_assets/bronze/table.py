@@ -27,6 +27,8 @@ from pyspark.sql.types import StructType
 from fastcart_assets.bronze.offsets import TopicState
 from fastcart_assets.bronze.records import PayloadParser
 from fastcart_assets.delta import table_exists
+from fastcart_assets.erasures import ERASED, erased_records, with_erased_flag
+from fastcart_assets.schemas import INGESTION_COLUMNS, KAFKA_COORDINATES
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,19 @@ class BronzeTable:
             `INGESTION_COLUMNS` (schemas.py); evolved string columns may follow.
         parse: (message values, known extra columns) -> payload columns (`PayloadParser`).
         consumer_group: the group the run's position is committed to, for lag monitoring.
+        kept_on_erasure: the columns a row keeps when `fastcart forget` erases it (the rest,
+            evolved columns included, is blanked); by default the record's identity only.
     """
 
     schema: StructType
     parse: PayloadParser
     consumer_group: str
+    kept_on_erasure: tuple[str, ...] = (
+        *KAFKA_COORDINATES.fieldNames(),
+        "kafka_key_bytes",
+        "kafka_incarnation",
+        *INGESTION_COLUMNS.fieldNames(),
+    )
 
 
 def incarnation_of(frame: DataFrame) -> F.Column:
@@ -70,6 +80,7 @@ class StoredPosition:
     offset: int
     raw: str | None
     key: str | None
+    erased: bool = False  # blanked by `fastcart forget`: `raw` says nothing about the message
 
 
 def stored_positions(
@@ -81,13 +92,11 @@ def stored_positions(
     bronze = spark.read.format("delta").load(table_path)
     bronze = bronze.where((F.col("kafka_topic") == topic) & (incarnation_of(bronze) == incarnation))
     last = bronze.groupBy("kafka_partition").agg(F.max("kafka_offset").alias("kafka_offset"))
-    rows = (
-        bronze.join(last, ["kafka_partition", "kafka_offset"])
-        .select("kafka_partition", "kafka_offset", "_raw", "kafka_key")
-        .collect()
-    )
+    found = bronze.join(last, ["kafka_partition", "kafka_offset"])
+    erased = with_erased_flag(found, erased_records(spark, table_path))
+    rows = erased.select("kafka_partition", "kafka_offset", "_raw", "kafka_key", ERASED).collect()
     return {
-        row.kafka_partition: StoredPosition(row.kafka_offset, row._raw, row.kafka_key)
+        row.kafka_partition: StoredPosition(row.kafka_offset, row._raw, row.kafka_key, row[ERASED])
         for row in rows
     }
 

@@ -7,8 +7,10 @@ apply only to values that are JSON objects, so a value that is not JSON gets one
 
 Rules read Bronze CDC's typed columns plus the helper columns `cdc.transforms.rule_inputs` adds:
 IS_OBJECT (the value is a JSON object), IMAGE (the row the change carries: `after`, or `before`
-for a delete), PARSED_TIMES (the image's timestamps parsed) and RAW_LEAVES (every envelope leaf
-read from `_raw` as text, which shows a value Bronze had to null because its type was wrong).
+for a delete), PARSED_TIMES (the image's timestamps parsed), RAW_LEAVES (every envelope leaf
+read from `_raw` as text, which shows a value Bronze had to null because its type was wrong)
+and ERASED (`fastcart forget` blanked the envelope: it is rejected for `erased` alone, never
+taken for a tombstone).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from fastcart_assets.cdc.schemas import CDC_OPS, DELETE, ENVELOPE, ROW_TIMESTAMPS
+from fastcart_assets.erasures import ERASED
 
 IS_OBJECT = "_is_object"
 IMAGE = "_image"
@@ -39,6 +42,7 @@ class Rule:
     name: str
     violated: Callable[[], Column]  # TRUE when the envelope violates the rule
     description: str
+    supersedes: bool = False  # True: an envelope violating it violates no other rule
 
     def violation(self) -> Column:
         """`violated()` with null read as FALSE (a rule never yields null)."""
@@ -111,6 +115,10 @@ def _invalid_field() -> Column:
     )
 
 
+def _erased() -> Column:
+    return F.col(ERASED)
+
+
 # One line per rule, in the order reasons are listed.
 RULES: tuple[Rule, ...] = (
     Rule("malformed_json", _malformed_json, "the value is empty, not JSON, or not a JSON object"),
@@ -121,6 +129,7 @@ RULES: tuple[Rule, ...] = (
     Rule("missing_order_id", _missing_order_id, "the row's order_id is missing or blank"),
     Rule("key_mismatch", _key_mismatch, "the message key does not name the row's order_id"),
     Rule("invalid_field", _invalid_field, "a field has the wrong type or an unparseable time"),
+    Rule("erased", _erased, "personal data erased by `fastcart forget`", supersedes=True),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 
@@ -133,7 +142,10 @@ def image() -> Column:
 def failed_rules(rules: Sequence[Rule] = RULES) -> Column:
     """The names of the `rules` an envelope violates, in registry order (empty if none)."""
     names = [F.when(rule.violation(), F.lit(rule.name)) for rule in rules]
-    return F.array_compact(F.array(*names)).cast("array<string>")
+    found = F.array_compact(F.array(*names)).cast("array<string>")
+    for rule in (r for r in rules if r.supersedes):  # it is then the one reason
+        found = F.when(rule.violation(), F.array(F.lit(rule.name))).otherwise(found)
+    return found
 
 
 def count_envelopes(classified: DataFrame) -> dict[str, int]:

@@ -38,6 +38,7 @@ from fastcart_assets.cdc.schemas import (
     ORDERS_CURRENT_SCHEMA,
     ORDERS_HISTORY_SCHEMA,
 )
+from fastcart_assets.erasures import ERASED
 from fastcart_assets.silver.transforms import parse_timestamp
 
 VERSION_KEY = ("order_id", "lsn")
@@ -68,12 +69,14 @@ RAW_LEAVES_DDL = _string_leaves(ENVELOPE)
 def rule_inputs(bronze: DataFrame) -> DataFrame:
     """Bronze CDC rows with the helper columns the rules read: IS_OBJECT, IMAGE, RAW_LEAVES and
     PARSED_TIMES (a value wrapped with its schema is typed by Bronze but has no RAW_LEAVES, so
-    only its typed columns are checked)."""
+    only its typed columns are checked), and ERASED (FALSE when `bronze` does not flag it)."""
     starts_like_object = F.coalesce(F.col("_raw").rlike(JSON_OBJECT_START), F.lit(False))
     fields_set = reduce(
         lambda a, b: a | b, [F.col(f.name).isNotNull() for f in ENVELOPE.fields], F.lit(False)
     )
     parses = F.from_json(F.col("_raw"), "map<string,string>").isNotNull()
+    if ERASED not in bronze.columns:
+        bronze = bronze.withColumn(ERASED, F.lit(False))
     with_image = bronze.withColumns(
         {
             IS_OBJECT: starts_like_object & F.when(fields_set, F.lit(True)).otherwise(parses),
@@ -90,7 +93,7 @@ def classify(bronze: DataFrame) -> DataFrame:
     """Bronze CDC rows plus `is_tombstone` (null value) and `rejection_reasons` (empty for a
     usable change and for a tombstone), with IMAGE and PARSED_TIMES kept for `ranked_changes`."""
     inputs = rule_inputs(bronze)
-    tombstone = F.col("_raw").isNull()
+    tombstone = F.col("_raw").isNull() & ~F.col(ERASED)
     reasons = F.when(tombstone, F.array().cast("array<string>")).otherwise(failed_rules())
     return inputs.withColumns({"is_tombstone": tombstone, "rejection_reasons": reasons}).drop(
         RAW_LEAVES

@@ -54,6 +54,7 @@ from fastcart_assets.cdc.transforms import (
     versions,
 )
 from fastcart_assets.delta import ensure_table, table_exists
+from fastcart_assets.erasures import erased_records, with_erased_flag
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.scratch import scratch_dir, stored
 from fastcart_assets.silver.transforms import in_dates
@@ -214,10 +215,13 @@ def _write_current(
 
 
 def read_bronze_cdc(spark: SparkSession, bronze_path: str) -> DataFrame:
-    """The Bronze CDC table, or an empty frame of its schema when it does not exist yet."""
+    """The Bronze CDC table, or an empty frame of its schema when it does not exist yet, with
+    ERASED flagging the envelopes `fastcart forget` erased (fastcart_assets.erasures)."""
     if table_exists(bronze_path):
-        return spark.read.format("delta").load(bronze_path)
-    return spark.createDataFrame([], BRONZE_CDC_SCHEMA)
+        bronze = spark.read.format("delta").load(bronze_path)
+    else:
+        bronze = spark.createDataFrame([], BRONZE_CDC_SCHEMA)
+    return with_erased_flag(bronze, erased_records(spark, bronze_path))
 
 
 def process_cdc_partitions(

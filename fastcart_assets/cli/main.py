@@ -7,6 +7,7 @@ import warnings
 import click
 
 from fastcart_assets.cli.bench import bench
+from fastcart_assets.cli.forget import forget
 from fastcart_assets.cli.generate import generate
 from fastcart_assets.cli.kafka import kafka
 from fastcart_assets.cli.lake import query, sql, ui
@@ -72,5 +73,6 @@ for command in (
     bench,
     maintain,
     history,
+    forget,
 ):
     cli.add_command(command)

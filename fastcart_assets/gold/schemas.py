@@ -16,8 +16,9 @@ def _schema(*columns: tuple[str, object]) -> StructType:
 
 
 TEXT, INT, NUM, DAY = StringType, IntegerType, DoubleType, DateType
-# Personal data: kept in the tables, never shown in Dagster metadata (previews).
-PERSONAL_COLUMNS = frozenset({"customer_email"})
+# Personal data: kept in the tables, never shown in Dagster metadata (previews), and what
+# `fastcart forget` looks for in Gold.
+PERSONAL_COLUMNS = frozenset({"customer_id", "customer_email"})
 
 # gold/sales_performance/*, partitioned by `date`
 DAILY_PRODUCT_REVENUE = _schema(

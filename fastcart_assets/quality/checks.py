@@ -16,7 +16,13 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,  # not exported by dagster 1.13
 )
 
-from fastcart_assets.quality.expectations import ERROR, WARN, PartitionCheck, RuleOutcome
+from fastcart_assets.quality.expectations import (
+    ERROR,
+    UNRATED,
+    WARN,
+    PartitionCheck,
+    RuleOutcome,
+)
 
 _SEVERITY = {WARN: dg.AssetCheckSeverity.WARN, ERROR: dg.AssetCheckSeverity.ERROR}
 
@@ -39,11 +45,15 @@ def rate_evaluation(
 ) -> dg.AssetCheckEvaluation:
     """A rule's rate on one partition: passed when `ok`, else WARN or ERROR (never blocking)."""
     threshold = outcome.threshold
+    limits = (
+        "counted, never rated"
+        if threshold == UNRATED
+        else f"warn above {threshold.warn_rate:.1%}, error above {threshold.error_rate:.1%}"
+    )
     description = (
         f"{outcome.violations:,} of {outcome.rows_checked:,} Bronze rows "
         f"({outcome.rate:.2%}) {'rejected for' if outcome.kind == 'hard' else 'flagged'} "
-        f"{outcome.rule}: {outcome.severity.upper()} (warn above {threshold.warn_rate:.1%}, "
-        f"error above {threshold.error_rate:.1%})"
+        f"{outcome.rule}: {outcome.severity.upper()} ({limits})"
     )
     return dg.AssetCheckEvaluation(
         asset_key=asset_key,

@@ -71,11 +71,16 @@ class PartitionCheck:
         return self.violations / self.rows_checked if self.rows_checked else 0.0
 
 
+# The thresholds of a rule that is counted but never rated (`erased`): no rate exceeds 100%.
+UNRATED = RuleThreshold(warn_rate=1.0, error_rate=1.0)
+
+
 def rule_outcomes(
     counts_by_partition: Mapping[date, PartitionCounts],
     threshold: Callable[[str], RuleThreshold],
 ) -> list[RuleOutcome]:
-    """Every rule of the registry on every partition, in date then registry order."""
+    """Every rule of the registry on every partition, in date then registry order; a rule that
+    is not rated (`erased`) is always `ok`."""
     return [
         RuleOutcome(
             day=day,
@@ -83,7 +88,7 @@ def rule_outcomes(
             kind=rule.kind,
             rows_checked=counts.rows_in,
             violations=counts.violations(rule.name),
-            threshold=threshold(rule.name),
+            threshold=threshold(rule.name) if rule.rated else UNRATED,
         )
         for day, counts in sorted(counts_by_partition.items())
         for rule in RULES

@@ -154,6 +154,8 @@ def _step_metadata(result: SilverResult) -> dict:
         "step_replaced": dg.MetadataValue.int(result.replaced),
         "step_unchanged": dg.MetadataValue.int(result.unchanged),
         "step_duplicates_in_batch": dg.MetadataValue.int(result.duplicates_in_batch),
+        # Silver rows deleted because `fastcart forget` erased their Bronze record.
+        "step_removed_erased": dg.MetadataValue.int(result.removed),
     }
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from fastcart_assets.erasures import ERASED, RECORD_KEY
 from fastcart_assets.schemas import (
     ADDRESS_FIELDS,
     BRONZE_LINEAGE_COLUMNS,
@@ -36,12 +37,14 @@ KEY = ("order_id", "timestamp")
 # What identifies a Bronze row in Silver and the rejected table. Kafka offsets restart when the
 # topic is recreated (Bronze's `kafka_incarnation`, which Silver does not carry), so the write
 # time, which a replay keeps and which differs between incarnations, is part of it.
-COORDINATES = ("kafka_topic", "kafka_partition", "kafka_offset", "ingestion_timestamp")
+COORDINATES = RECORD_KEY  # topic, partition, offset, ingestion_timestamp
 # The row that wins a key: latest ingested, then the higher Kafka partition, then offset (the
 # topic last, only so that the order is total).
 WINNER_ORDER = ("ingestion_timestamp", "kafka_partition", "kafka_offset", "kafka_topic")
 # Silver columns that say what the row is; the others record when Silver wrote it.
 CONTENT_COLUMNS = tuple(c for c in SILVER_SCHEMA.fieldNames() if c != "silver_ingestion_timestamp")
+# `_action` values of `merge_actions` (the fourth is "dropped").
+INSERT, REPLACE, UNCHANGED = "insert", "replace", "unchanged"
 ORIGINAL = "_bronze"  # struct of the Bronze payload fields as they were, for the rejected table
 
 # An ISO-8601 date AND time: groups date, hh:mm, :ss, fraction, offset.
@@ -112,8 +115,9 @@ def typed_events(bronze: DataFrame) -> DataFrame:
     """Bronze rows typed and flattened under Silver's names, ready for the rules.
 
     Keeps `_raw`, the Kafka coordinates and ingestion columns (BRONZE_LINEAGE_COLUMNS),
-    IS_JSON_OBJECT, and the payload fields as Bronze had them in the struct ORIGINAL. Other
-    Bronze columns (key bytes, headers, incarnation, evolved columns) are ignored.
+    IS_JSON_OBJECT, ERASED (FALSE unless `bronze` flags erased rows: `erasures.with_erased_flag`)
+    and the payload fields as Bronze had them in the struct ORIGINAL. Other Bronze columns (key
+    bytes, headers, incarnation, evolved columns) are ignored.
     """
     strings = {f.name for f in SILVER_SCHEMA.fields if f.dataType.typeName() == "string"}
     typed = {
@@ -127,10 +131,12 @@ def typed_events(bronze: DataFrame) -> DataFrame:
         .alias(name)
         for name, value in typed.items()
     ]
+    erased = F.coalesce(F.col(ERASED), F.lit(False)) if ERASED in bronze.columns else F.lit(False)
     return bronze.select(
         *columns,
         *BRONZE_LINEAGE_COLUMNS,
         is_json_object(bronze).alias(IS_JSON_OBJECT),
+        erased.alias(ERASED),
         F.struct(*EVENT_FIELDS).alias(ORIGINAL),
     )
 
@@ -231,10 +237,10 @@ def merge_actions(
     on_coordinates = " AND ".join(f"s.{c} = c.{c}" for c in COORDINATES)
     differs = f"c.order_id IS NOT NULL AND NOT ({same_row('s', 'c', CONTENT_COLUMNS)})"
     action = (
-        f"CASE WHEN t.order_id IS NULL THEN 'insert' "
-        f"WHEN {newer_than('s', 't')} THEN 'replace' "
-        f"WHEN {same_row('s', 't')} AND {differs} THEN 'replace' "
-        f"WHEN {same_row('s', 't')} THEN 'unchanged' ELSE 'dropped' END"
+        f"CASE WHEN t.order_id IS NULL THEN '{INSERT}' "
+        f"WHEN {newer_than('s', 't')} THEN '{REPLACE}' "
+        f"WHEN {same_row('s', 't')} AND {differs} THEN '{REPLACE}' "
+        f"WHEN {same_row('s', 't')} THEN '{UNCHANGED}' ELSE 'dropped' END"
     )
     return (
         winners.alias("s")
@@ -251,3 +257,37 @@ def merge_actions(
 def in_dates(column: str, dates: Sequence[date]) -> Column:
     """`column` is one of `dates`."""
     return F.col(column).isin([F.lit(d) for d in sorted(set(dates))])
+
+
+def touched_by_partition(silver: DataFrame, written: DataFrame) -> dict[date, list[date]]:
+    """Per processed partition, the Gold dates its written rows touched (SPEC.md §6-7).
+
+    `written` holds the decided rows inserted or replaced, or the rows an erasure removes (with
+    `_action`; `silver` is then the table before the removal). Touched: the event dates of the
+    valid rows (`data_quality_score`) and the creation dates of their orders (the earliest valid
+    pending event in `silver`), plus the date of a flagged row that replaced another (the row it
+    replaced may have been Gold input). A flagged insert or removal touches nothing.
+    """
+    rows = written.where(F.col("data_quality_score") | (F.col("_action") == REPLACE)).select(
+        F.col("silver_ingestion_date").alias("partition"),
+        "order_id",
+        "data_quality_score",
+        F.to_date("timestamp").alias("day"),
+    )
+    orders = rows.where(F.col("data_quality_score")).select("partition", "order_id").distinct()
+    created = (
+        silver.where((F.col("status") == "pending") & F.col("data_quality_score"))
+        .join(orders.select("order_id").distinct(), "order_id", "left_semi")
+        .groupBy("order_id")
+        .agg(F.to_date(F.min("timestamp")).alias("day"))
+    )
+    days = (
+        rows.select("partition", "day")
+        .unionByName(orders.join(created, "order_id").select("partition", "day"))
+        .distinct()
+        .collect()
+    )
+    touched: dict[date, list[date]] = {}
+    for row in days:
+        touched.setdefault(row.partition, []).append(row.day)
+    return {partition: sorted(found) for partition, found in sorted(touched.items())}

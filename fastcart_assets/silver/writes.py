@@ -4,7 +4,9 @@ Silver partition D processes Bronze partition D. Rejected rows replace partition
 rejected table. Kept rows are deduplicated within the batch, then MERGEd on (order_id,
 timestamp) into the whole Silver table, replacing a row only when the incoming one wins (later
 ingested; ties: higher Kafka partition, then offset), so any processing order gives the same
-table. A re-run finds nothing to write and commits nothing to either table.
+table. A re-run finds nothing to write and commits nothing to either table. A Bronze row that
+`fastcart forget` erased is rejected for `erased`, and the row Silver had kept from it is
+deleted (silver/erasure.py), its Gold dates reported as touched.
 
 Spark actions per run: the classified batch and the decided changes are written once to
 scratch Parquet (Sail's `cache()` recomputes), then read by small aggregations and the writes.
@@ -22,6 +24,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fastcart_assets.delta import dates_predicate, ensure_table, table_exists
+from fastcart_assets.erasures import ERASED, erased_records, with_erased_flag
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.schemas import (
     BRONZE_SCHEMA,
@@ -31,10 +34,14 @@ from fastcart_assets.schemas import (
     SILVER_SCHEMA,
 )
 from fastcart_assets.scratch import scratch_dir, stored
-from fastcart_assets.silver.rules import HARD_RULES, SOFT_RULES
+from fastcart_assets.silver.erasure import remove_erased
+from fastcart_assets.silver.rules import ERASED_RULE, HARD_RULES, SOFT_RULES
 from fastcart_assets.silver.transforms import (
     COORDINATES,
+    INSERT,
     KEY,
+    REPLACE,
+    UNCHANGED,
     classify,
     in_dates,
     merge_actions,
@@ -42,11 +49,9 @@ from fastcart_assets.silver.transforms import (
     rejected_rows,
     replaces,
     silver_rows,
+    touched_by_partition,
     typed_events,
 )
-
-# `_action` values of silver.transforms.merge_actions (the fourth is "dropped").
-INSERT, REPLACE, UNCHANGED = "insert", "replace", "unchanged"
 
 
 @dataclass
@@ -91,6 +96,7 @@ class SilverResult:
     replaced: int = 0  # keys whose Silver row this batch replaced
     unchanged: int = 0  # rows already in Silver as they are (a re-run)
     duplicates_dropped: int = 0  # passing rows not in Silver: beaten in the batch or the table
+    removed: int = 0  # Silver rows deleted because their Bronze row was erased (fastcart forget)
     counts_by_partition: dict[date, PartitionCounts] = field(default_factory=dict)
     # The Gold dates each processed (Bronze) partition touched; `touched_dates` is their union.
     touched_by_partition: dict[date, list[date]] = field(default_factory=dict)
@@ -103,6 +109,12 @@ class SilverResult:
     @property
     def touched_dates(self) -> list[date]:
         return sorted({d for days in self.touched_by_partition.values() for d in days})
+
+    def add_touched(self, touched: dict[date, list[date]]) -> None:
+        """Add Gold dates touched per processed partition."""
+        for partition, days in touched.items():
+            known = self.touched_by_partition.get(partition, [])
+            self.touched_by_partition[partition] = sorted(set(known) | set(days))
 
     def keep_touched_between(self, first: date | None, last: date | None) -> None:
         """Drop touched dates before `first` or after `last` (no Gold partition holds them)."""
@@ -145,6 +157,11 @@ def write_silver_partition(
         with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
             classified = stored(classify(typed_events(bronze)), f"{scratch}/classified")
             span = _count_rules(classified, result)
+            if result.rejected_by_reason.get(ERASED_RULE):  # Silver keeps no erased record
+                result.removed, removed_touched = remove_erased(
+                    spark, silver_path, classified.where(F.col(ERASED)), dates, f"{scratch}/e"
+                )
+                result.add_touched(removed_touched)
             _replace_rejected(spark, classified, rejected_path, dates, now, f"{scratch}/rejected")
             if span is None:  # nothing passed the hard rules
                 return result
@@ -157,7 +174,7 @@ def write_silver_partition(
                 changes = written.select(*SILVER_SCHEMA.fieldNames())
                 _merge(spark, changes, silver_path, target_dates)
                 silver = spark.read.format("delta").load(silver_path)
-                result.touched_by_partition = touched_by_partition(silver, written)
+                result.add_touched(touched_by_partition(silver, written))
         return result
 
 
@@ -306,39 +323,6 @@ def _merge(
         spark.catalog.dropTempView(view)
 
 
-def touched_by_partition(silver: DataFrame, written: DataFrame) -> dict[date, list[date]]:
-    """Per processed partition, the Gold dates its written rows touched (SPEC.md §6-7).
-
-    `written` holds the decided rows inserted or replaced (with `_action`). Touched: the event
-    dates of the valid rows (`data_quality_score`) and the creation dates of their orders (the
-    earliest valid pending event in `silver`), plus the date of a flagged row that replaced
-    another (the row it replaced may have been Gold input). A flagged insert touches nothing.
-    """
-    rows = written.where(F.col("data_quality_score") | (F.col("_action") == REPLACE)).select(
-        F.col("silver_ingestion_date").alias("partition"),
-        "order_id",
-        "data_quality_score",
-        F.to_date("timestamp").alias("day"),
-    )
-    orders = rows.where(F.col("data_quality_score")).select("partition", "order_id").distinct()
-    created = (
-        silver.where((F.col("status") == "pending") & F.col("data_quality_score"))
-        .join(orders.select("order_id").distinct(), "order_id", "left_semi")
-        .groupBy("order_id")
-        .agg(F.to_date(F.min("timestamp")).alias("day"))
-    )
-    days = (
-        rows.select("partition", "day")
-        .unionByName(orders.join(created, "order_id").select("partition", "day"))
-        .distinct()
-        .collect()
-    )
-    touched: dict[date, list[date]] = {}
-    for row in days:
-        touched.setdefault(row.partition, []).append(row.day)
-    return {partition: sorted(found) for partition, found in sorted(touched.items())}
-
-
 def process_partitions(
     spark: SparkSession,
     bronze_path: str,
@@ -355,6 +339,8 @@ def process_partitions(
         bronze = spark.read.format("delta").load(bronze_path)
     else:
         bronze = spark.createDataFrame([], BRONZE_SCHEMA)
+    erased = erased_records(spark, bronze_path)
+    bronze = with_erased_flag(bronze, erased.where(in_dates("ingestion_date", dates)))
     result = write_silver_partition(
         spark, silver_path, rejected_path, bronze, dates, now or datetime.now(UTC)
     )

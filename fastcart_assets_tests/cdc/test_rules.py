@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from pyspark.sql import functions as F
 
 from fastcart_assets.bronze.parse import KafkaRecord
 from fastcart_assets.cdc.parse import to_bronze_cdc_batch
 from fastcart_assets.cdc.rules import RULE_NAMES
 from fastcart_assets.cdc.transforms import classify
+from fastcart_assets.erasures import ERASED
 from fastcart_assets_tests.cdc.changes import encode, envelope, key, order_row
 
 OID = "ORD-10000001"
@@ -106,4 +108,20 @@ def test_each_envelope_gets_exactly_its_reasons(classified, offset):
 
 def test_every_rule_is_exercised():
     used = {reason for *_, reasons in CASES for reason in reasons}
-    assert used == set(RULE_NAMES)
+    assert used | {"erased"} == set(RULE_NAMES)  # `erased`: the test below
+
+
+def test_an_erased_envelope_is_rejected_for_erased_alone_and_is_no_tombstone(spark):
+    """`fastcart forget` blanks `_raw` (null, like a tombstone's) and personal fields; the
+    erasure record flags it (ERASED), and it is rejected for that one reason."""
+    records = [
+        KafkaRecord("fastcart.public.orders", 0, 0, None, key(OID), encode(_change())),
+        KafkaRecord("fastcart.public.orders", 0, 1, None, key(OID), None),
+    ]
+    batch = to_bronze_cdc_batch(records, datetime(2025, 11, 10, tzinfo=UTC), date(2025, 11, 10))
+    frame = spark.createDataFrame(batch.table)
+    erased = (F.col("kafka_offset") == 0) | F.lit(False)
+    frame = frame.withColumns({"_raw": F.when(~erased, F.col("_raw")), ERASED: erased})
+    rows = {r.kafka_offset: r for r in classify(frame).collect()}
+    assert (rows[0].is_tombstone, list(rows[0].rejection_reasons)) == (False, ["erased"])
+    assert (rows[1].is_tombstone, list(rows[1].rejection_reasons)) == (True, [])

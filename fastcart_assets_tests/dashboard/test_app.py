@@ -114,7 +114,12 @@ def test_customers_page_shows_the_snapshot_with_emails_masked(small_lake):
     assert all("•••@" in email for email in top["customer_email"].dropna())
 
 
-def test_quality_page_counts_rejections_and_the_kafka_lag(small_lake):
+def test_quality_page_counts_rejections_and_the_kafka_lag(small_lake, tmp_path, monkeypatch):
+    # Without quality/rule_metrics (a lake from before it existed) the page computes the rates.
+    copy = tmp_path / "lakehouse"
+    shutil.copytree(small_lake.settings.lake_uri, copy)
+    shutil.rmtree(copy / "quality" / "rule_metrics")
+    monkeypatch.setenv("FASTCART_LAKE_ROOT", str(copy))
     day = latest("bronze/ecommerce_sales", "ingestion_date")
     app = open_page("quality")
     shown = tiles(app)
@@ -158,7 +163,8 @@ def test_quality_page_reads_rule_metrics_when_the_table_exists(small_lake, tmp_p
             "evaluated_at": [datetime.now(UTC)] * 2,
         }
     )
-    write_deltalake(str(copy / "quality" / "rule_metrics"), stored, partition_by=["date"])
+    target = str(copy / "quality" / "rule_metrics")
+    write_deltalake(target, stored, partition_by=["date"], mode="overwrite")
     app = open_page("quality")
     assert any("quality/rule_metrics" in c.value for c in app.caption)
     rules = next(f.value for f in app.dataframe if "violations" in f.value.columns)

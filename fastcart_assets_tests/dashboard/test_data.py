@@ -76,8 +76,10 @@ def test_rule_metrics_without_the_expected_columns_falls_back(tmp_path):
 
 
 def test_severities_follow_the_thresholds_and_read_fraction_or_percent():
-    limits = quality.rule_thresholds()
-    assert set(limits["warn_rate"]) == {2.0} and set(limits["error_rate"]) == {10.0}
+    limits = quality.rule_thresholds().set_index("rule")
+    rated = limits.drop(index="erased")  # `erased` is counted, never rated: 100%
+    assert set(rated["warn_rate"]) == {2.0} and set(rated["error_rate"]) == {10.0}
+    assert tuple(limits.loc["erased", ["warn_rate", "error_rate"]]) == (100.0, 100.0)
     frame = pd.DataFrame({"rule": ["invalid_total"] * 4, "rate": [1.0, 2.0, 2.5, 10.5]})
     assert list(quality._severities(frame)) == ["ok", "ok", "warn", "error"]
     assert quality._percent(0.02) == 2.0 and quality._percent(5) == 5
@@ -148,7 +150,7 @@ def test_thresholds_come_from_per_rule_settings_where_settings_define_them():
         def threshold(self, rule: str) -> Limits:
             return Limits
 
-    limits = quality.rule_thresholds(WithThresholds())
+    limits = quality.rule_thresholds(WithThresholds()).set_index("rule").drop(index="erased")
     assert set(limits["warn_rate"]) == {5.0} and set(limits["error_rate"]) == {20.0}
     frame = pd.DataFrame({"rule": ["invalid_total"] * 2, "rate": [4.0, 6.0]})
     assert list(quality._severities(frame, WithThresholds())) == ["ok", "warn"]

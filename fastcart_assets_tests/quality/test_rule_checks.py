@@ -102,15 +102,18 @@ def test_a_range_is_checked_per_partition_and_an_error_blocks_only_its_partition
     assert (numbers["warn_rate"], numbers["error_rate"]) == (0.02, 0.10)
     assert "30.00%" in dirty.description
     failed = {key for key, e in evaluations.items() if not e.passed}
-    # A malformed payload also lacks every other hard field, so each hard rule is at 30% on D2.
-    assert failed == {(f"rule_{r.name}", D2.isoformat()) for r in RULES if r.kind == "hard"}
+    # A malformed payload also lacks every other hard field, so each hard rule is at 30% on D2
+    # (`erased` is counted, never rated).
+    assert failed == {
+        (f"rule_{r.name}", D2.isoformat()) for r in RULES if r.kind == "hard" and r.rated
+    }
     assert all(evaluations[(name, D2.isoformat())].passed for name in INVARIANTS)
 
     events = _silver_events(result)
     assert set(events) == {D1.isoformat(), D2.isoformat()}
     assert events[D1.isoformat()].metadata[DQ_ERRORS].value == []
     assert events[D2.isoformat()].metadata[DQ_ERRORS].value == [
-        f"rule_{r.name}" for r in RULES if r.kind == "hard"
+        f"rule_{r.name}" for r in RULES if r.kind == "hard" and r.rated
     ]
     assert events[D1.isoformat()].metadata[TOUCHED_DATES].value == ["2025-11-09"]
     assert events[D1.isoformat()].metadata["rows_in"].value == 20

@@ -27,6 +27,7 @@ ALL_HARD = [
     "invalid_timestamp",
 ]
 NOT_MALFORMED = ALL_HARD[1:]
+HARD_NAMES = [*ALL_HARD, "erased"]  # `erased`: records `fastcart forget` blanked (test_forget)
 ALL_SOFT = ["total_mismatch", "invalid_status", "future_timestamp", "stale_timestamp"]
 
 
@@ -37,12 +38,13 @@ def test_the_registry_holds_every_rule_once_in_spec_order():
         ("missing_customer_id", "hard"),
         ("invalid_total", "hard"),
         ("invalid_timestamp", "hard"),
+        ("erased", "hard"),
         ("total_mismatch", "soft"),
         ("invalid_status", "soft"),
         ("future_timestamp", "soft"),
         ("stale_timestamp", "soft"),
     ]
-    assert [r.name for r in HARD_RULES] == ALL_HARD
+    assert [r.name for r in HARD_RULES] == HARD_NAMES
     assert [r.name for r in SOFT_RULES] == ALL_SOFT
     assert all(r.description for r in RULES)
 
@@ -96,7 +98,7 @@ def test_hard_rules_reject_with_every_reason(lake, payload, reasons):
     assert [r.rejection_reasons for r in rejected] == [reasons]
     assert lake.silver_rows() == []
     assert (result.rows_in, result.rejected, result.passed) == (1, 1, 0)
-    assert result.rejected_by_reason == {name: int(name in reasons) for name in ALL_HARD}
+    assert result.rejected_by_reason == {name: int(name in reasons) for name in HARD_NAMES}
     [row] = rejected
     assert (row.kafka_topic, row.kafka_partition, row.kafka_offset) == ("orders", 0, 0)
     assert row.silver_ingestion_date == D1 and row.ingestion_date == D1
@@ -198,6 +200,7 @@ def test_count_violations_on_silver(lake, spark):
         "missing_customer_id": 0,
         "invalid_total": 0,
         "invalid_timestamp": 0,
+        "erased": 0,
         "total_mismatch": 2,
         "invalid_status": 2,
         "future_timestamp": 0,
@@ -217,6 +220,7 @@ def test_count_violations_on_silver(lake, spark):
         "missing_customer_id": 1,
         "invalid_total": 1,
         "invalid_timestamp": 0,
+        "erased": 0,
     }
     payload = {
         *("order_id", "timestamp", "product_id", "product_name", "quantity", "price", "total"),
@@ -249,6 +253,7 @@ def test_silver_counts_by_rule_in_the_result(lake):
         "missing_customer_id": 2,
         "invalid_total": 3,
         "invalid_timestamp": 1,
+        "erased": 0,
     }
     assert result.flagged_by_rule == {
         "total_mismatch": 2,

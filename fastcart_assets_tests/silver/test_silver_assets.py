@@ -52,7 +52,7 @@ def test_dirty_stream_reconciles_and_rule_checks_report_its_rates(spark, setting
     )
     assert result.success
     checks = _checks(result)
-    assert len(checks) == 13, checks
+    assert len(checks) == 14, checks  # nine rules, `erased`, four invariants
     assert all(checks[name] for name in INVARIANTS), checks  # the step's own invariants hold
     metadata = result.asset_materializations_for_node("silver_ecommerce_sales")
     silver_meta = next(m for m in metadata if m.asset_key.path == ["silver", "ecommerce_sales"])

@@ -86,7 +86,9 @@ def rule_thresholds(settings: Settings | None = None) -> pd.DataFrame:
 
 def _threshold(settings: Settings | None, rule) -> tuple[float, float]:
     """(warn, error) in percent: from the settings' per-rule thresholds where they exist, else
-    from the rule itself, else SPEC.md §8's defaults."""
+    from the rule itself, else SPEC.md §8's defaults; 100% for a rule never rated (`erased`)."""
+    if not getattr(rule, "rated", True):
+        return 100.0, 100.0
     lookup = getattr(settings, "threshold", None)
     if callable(lookup):
         limits = lookup(rule.name)

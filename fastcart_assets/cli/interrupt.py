@@ -26,12 +26,16 @@ GRACE_S = 10.0
 
 
 def release_own_runs(instance: dg.DagsterInstance, reason: str) -> None:
-    """Fail the runs this process is executing and free their pool slots."""
+    """Fail the runs this process is executing and free the pool slots of every run it ran.
+
+    Dagster may already have ended an interrupted run (failed or canceled) without freeing the
+    slot its step held, so slots are freed whatever the run's status."""
     own = runs.process_tags()
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=runs.ACTIVE_STATUSES)):
-        if all(run.tags.get(tag) == own.get(tag) for tag in (runs.PID_TAG, runs.HOST_TAG)):
+    mine = {tag: own[tag] for tag in (runs.PID_TAG, runs.HOST_TAG)}
+    for run in instance.get_runs(filters=dg.RunsFilter(tags=mine)):
+        if run.status in runs.ACTIVE_STATUSES:
             instance.report_run_failed(run, message=f"FastCart stopped the run: {reason}")
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
 
 
 def _sigterm_as_ctrl_c(signum, frame) -> None:
@@ -87,6 +91,8 @@ def stop_on_signals(
     watcher.start()
     try:
         yield interruption
+        if interruption.signum is not None:  # Dagster ended the interrupted run by itself
+            release_own_runs(instance, f"interrupted by {interruption.name}")
     except KeyboardInterrupt:
         release_own_runs(instance, "interrupted")
         raise

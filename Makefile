@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/fastcart demo
 
+# Two workers (pytest-xdist), each with its own Sail engine and broker: the suite waits on
+# brokers, subprocesses and Dagster's storage as much as it computes. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The edit-test loop: everything but the slow and fault-injection tests (see README).
 test-fast: install

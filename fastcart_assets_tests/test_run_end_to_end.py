@@ -181,6 +181,9 @@ def test_a_clean_day_mixed_with_every_poison_class_runs_green(settings, kafka, s
         clean, dirty_rate=0.0, speed=0, sink=KafkaSink(kafka.producer(), kafka.topic)
     )
     now = datetime.now(UTC)
+    today = (
+        f"{now:%Y-%m-%d}T00:00:03Z"  # a year-old valid event would recompute a year of snapshots
+    )
     huge = order_event(
         90_000_001, total=1e35, price=1e35, quantity=1, timestamp=f"{now:%Y-%m-%d}T00:00:01Z"
     )
@@ -193,7 +196,11 @@ def test_a_clean_day_mixed_with_every_poison_class_runs_green(settings, kafka, s
         Spec(key=None),
         Spec(key=b"\xff\x00\xc3("),  # not UTF-8
         Spec(headers=(("trace", b"\x00"), ("trace", None), ("\u00e9", b""))),
-        Spec(value=json.dumps(order_event(90_000_002, product_name="x" * (1 << 20))).encode()),
+        Spec(
+            value=json.dumps(
+                order_event(90_000_002, product_name="x" * (1 << 20), timestamp=today)
+            ).encode()
+        ),
         Spec(value=b'{"order_id": "ORD-9", "total": '),  # malformed
         Spec(value=json.dumps(order_event(90_000_003, timestamp="2001-05-01T10:00:00Z")).encode()),
         Spec(value=json.dumps(order_event(90_000_004, timestamp="2999-01-01T00:00:00Z")).encode()),

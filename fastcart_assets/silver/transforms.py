@@ -170,13 +170,21 @@ def rejected_rows(classified: DataFrame, now: datetime) -> DataFrame:
     )
 
 
+# `status` is a partition column, so its value becomes a directory name, escaped (a byte may
+# become three) and limited to 255 bytes by the file system: 80 bytes always fit. Longer values
+# are no status at all; Bronze keeps them, and the row is flagged `invalid_status` either way.
+MAX_STATUS_BYTES = 80
+
+
 def silver_rows(classified: DataFrame, now: datetime) -> DataFrame:
     """Rows passing every hard rule, as SILVER_SCHEMA (not deduplicated).
 
     `data_quality_score` is true when no soft rule failed; `silver_ingestion_date` is the
-    Bronze date the row came from.
+    Bronze date the row came from. A status longer than MAX_STATUS_BYTES (flagged
+    `invalid_status`) is stored as null: `status` names a directory of the table.
     """
     values = {
+        "status": F.when(F.octet_length("status") <= MAX_STATUS_BYTES, F.col("status")),
         "data_quality_score": F.size("dq_failures") == 0,
         "silver_ingestion_timestamp": _utc(now),
         "silver_ingestion_date": F.col("ingestion_date"),

@@ -41,6 +41,7 @@ class BenchResult:
     jvm_start_s: float | None = None
     jvm_ratio: float | None = None
     limit_proxy_s: float | None = None
+    history: list[dict] = field(default_factory=list)  # bench_history.HistoryPoint, as dicts
     machine: dict[str, object] = field(default_factory=dict)
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import orjson
 
+from fastcart_assets.bench_history import LIFECYCLE
+
 
 @dataclass
 class BenchResult:
@@ -183,7 +185,10 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
         try:
             kafka = KafkaResource(bootstrap_servers=state.address, topic="bench-orders")
             create_topic(kafka, kafka.topic, 3)
-            start = datetime.now(UTC) - timedelta(days=1)
+            # Orders every 0.5-3 s (~3.9 events each), each shipped within LIFECYCLE: the last
+            # event lies an hour before now, so no event is in the future (`future_timestamp`).
+            orders_span = timedelta(seconds=events / 3.9 * 1.75)
+            start = datetime.now(UTC) - orders_span - LIFECYCLE - timedelta(hours=1)
             config = GeneratorConfig(
                 start=start, duration=None, orders=events, seed=1, min_delay_s=0.5, max_delay_s=3.0
             )

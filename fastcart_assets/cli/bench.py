@@ -46,9 +46,12 @@ def bench(events: int, no_jvm: bool, history: str, output: Path) -> None:
     def log(text: str) -> None:
         click.echo(text, err=True)
 
-    result = run_bench(events, jvm=not no_jvm, log=log)
-    if days:
-        result.history = [asdict(p) for p in history_series(log, days)]
+    try:
+        result = run_bench(events, jvm=not no_jvm, log=log)
+        if days:
+            result.history = [asdict(p) for p in history_series(log, days)]
+    except RuntimeError as error:  # a pipeline run of the benchmark failed
+        raise click.ClickException(str(error)) from None
     rows = [
         ("events", f"{result.events:,} ({result.megabytes:.1f} MB of JSON)"),
         ("end to end (fastcart run)", f"{result.end_to_end_s:.2f} s"),

@@ -24,12 +24,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fastcart_assets.bench import private_kafka
 from fastcart_assets.generator.orders import GeneratorConfig
 from fastcart_assets.generator.producer import KafkaSink, generate
-from fastcart_assets.kafka import broker as embedded
-from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.lake_compare import gold_snapshot, snapshot_differences
-from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.sail_cluster import sail_cluster
 from fastcart_assets.settings import Settings
 
@@ -92,10 +90,7 @@ def run_cluster_bench(
     result = ClusterBenchResult(workers=workers)
     with tempfile.TemporaryDirectory(prefix="fastcart-cluster-bench-") as tmp:
         root = Path(tmp)
-        state, _ = embedded.start(embedded.free_port(), root / "state")
-        try:
-            kafka = KafkaResource(bootstrap_servers=state.address, topic="bench-orders")
-            create_topic(kafka, kafka.topic, 3)
+        with private_kafka(root, "bench-orders") as kafka:
             # The day ends two days ago: an event later than its ingestion time is flagged
             # `future_timestamp` (docs/SPEC.md §6), so a stream reaching past "now" would give the
             # later of the two runs more Gold input.
@@ -114,12 +109,12 @@ def run_cluster_bench(
             result.events = summary.messages
             log("fastcart run on the embedded engine ...")
             result.embedded, embedded_lake = _fastcart_run(
-                root, "embedded", state.address, kafka.topic, remote=None
+                root, "embedded", kafka.bootstrap_servers, kafka.topic, remote=None
             )
             with sail_cluster(root / "sail.log", workers=workers) as cluster:
                 log(f"fastcart run on a {workers}-worker Sail cluster at {cluster.url} ...")
                 result.cluster, cluster_lake = _fastcart_run(
-                    root, "cluster", state.address, kafka.topic, remote=cluster.url
+                    root, "cluster", kafka.bootstrap_servers, kafka.topic, remote=cluster.url
                 )
                 if len(cluster.workers_started()) != workers:
                     raise RuntimeError(f"the cluster did not start {workers} workers")
@@ -129,8 +124,6 @@ def run_cluster_bench(
             )
             result.gold_differences = differences
             result.gold_identical = not differences
-        finally:
-            embedded.stop(root / "state")
     return result
 
 

@@ -16,14 +16,13 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
-
-from fastcart_assets.bench_history import LIFECYCLE
 
 
 @dataclass
@@ -163,17 +162,31 @@ def limit_proxy(messages_file: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
+@contextmanager
+def private_kafka(root: Path, topic: str) -> Iterator:
+    """An embedded broker of its own (state under `root`) with `topic` on 3 partitions, as a
+    KafkaResource; stopped, with no process left, when the block ends."""
+    from fastcart_assets.kafka import broker as embedded
+    from fastcart_assets.kafka.topics import create_topic
+    from fastcart_assets.resources.kafka import KafkaResource
+
+    state, _ = embedded.start(embedded.free_port(), root / "state")
+    try:
+        kafka = KafkaResource(bootstrap_servers=state.address, topic=topic)
+        create_topic(kafka, kafka.topic, 3)
+        yield kafka
+    finally:
+        embedded.stop(root / "state")
+
+
 def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult:
     """Everything above, in a temporary directory that is removed afterwards."""
     import dagster as dg
 
     from fastcart_assets.definitions import build_definitions
-    from fastcart_assets.generator.orders import GeneratorConfig
+    from fastcart_assets.generator.orders import EVENTS_PER_ORDER, MAX_ORDER_SPAN, GeneratorConfig
     from fastcart_assets.generator.producer import KafkaSink, generate
-    from fastcart_assets.kafka import broker as embedded
-    from fastcart_assets.kafka.topics import create_topic
     from fastcart_assets.pipeline import run_catch_up
-    from fastcart_assets.resources.kafka import KafkaResource
     from fastcart_assets.resources.spark import spark_session
     from fastcart_assets.settings import Settings
     from fastcart_assets.tables import BRONZE
@@ -181,14 +194,11 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
     result = BenchResult(machine={"cores": os.cpu_count(), "python": os.sys.version.split()[0]})
     with tempfile.TemporaryDirectory(prefix="fastcart-bench-") as tmp:
         root = Path(tmp)
-        state, _ = embedded.start(embedded.free_port(), root / "state")
-        try:
-            kafka = KafkaResource(bootstrap_servers=state.address, topic="bench-orders")
-            create_topic(kafka, kafka.topic, 3)
-            # Orders every 0.5-3 s (~3.9 events each), each shipped within LIFECYCLE: the last
-            # event lies an hour before now, so no event is in the future (`future_timestamp`).
-            orders_span = timedelta(seconds=events / 3.9 * 1.75)
-            start = datetime.now(UTC) - orders_span - LIFECYCLE - timedelta(hours=1)
+        with private_kafka(root, "bench-orders") as kafka:
+            # Orders every 0.5-3 s: the last event lies an hour before now, so no event is in
+            # the future (`future_timestamp`).
+            orders_span = timedelta(seconds=events / EVENTS_PER_ORDER * 1.75)
+            start = datetime.now(UTC) - orders_span - MAX_ORDER_SPAN - timedelta(hours=1)
             config = GeneratorConfig(
                 start=start, duration=None, orders=events, seed=1, min_delay_s=0.5, max_delay_s=3.0
             )
@@ -214,7 +224,9 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
             result.megabytes = payload_bytes / 1e6
 
             settings = Settings(
-                lake_root=str(root / "lake"), kafka_bootstrap=state.address, kafka_topic=kafka.topic
+                lake_root=str(root / "lake"),
+                kafka_bootstrap=kafka.bootstrap_servers,
+                kafka_topic=kafka.topic,
             )
             (root / "dagster").mkdir()
             with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
@@ -256,8 +268,6 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
                 result.jvm_ratio = result.transforms_jvm_s / result.transforms_sail_s
             log("physical-limit proxy (pyarrow JSON parse + Parquet write) ...")
             result.limit_proxy_s = limit_proxy(ndjson, root / "proxy.parquet")
-        finally:
-            embedded.stop(root / "state")
     return result
 
 

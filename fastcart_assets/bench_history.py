@@ -1,9 +1,10 @@
 """The history series of `fastcart bench`: how a small catch-up's cost grows with the lake.
 
 For each history length H (days), a fresh lake gets H past days of orders, each day produced
-to Kafka and ingested into its own Bronze partition (the ingestion date of that day), then
-Silver for all H partitions and Gold for all H dates, built directly with the layer functions
-(the same code the assets run). Then one small batch of new orders is produced and
+to Kafka and ingested into its own Bronze partition (the ingestion date of that day, after the
+last event of its orders), then Silver for all H partitions and Gold for every date their
+events cover, built directly with the layer functions (the same code the assets run). Then one
+small batch of new orders is produced and
 `fastcart run`'s catch-up is timed through Dagster: Bronze for the batch, Silver for today's
 partition against a Silver table holding H days, Gold for the dates it touched.
 
@@ -25,8 +26,8 @@ from pathlib import Path
 HISTORY_DAYS = (0, 7, 30)
 HISTORY_DAY_EVENTS = 20_000
 BATCH_EVENTS = 1_200
-LIFECYCLE = timedelta(hours=16)  # the generator's orders end (shipped) within 16 hours
-EVENTS_PER_ORDER = 3.5  # fewer than the generator's ~3.9: max_messages then caps exactly
+BATCH_SPAN = timedelta(minutes=25)  # the batch's orders start within this
+DAY_SPAN = timedelta(hours=12)  # a history day's orders start within this
 
 
 @dataclass
@@ -56,23 +57,20 @@ def history_series(
 def _point(days: int, day_events: int, batch_events: int, log) -> HistoryPoint:
     import dagster as dg
 
+    from fastcart_assets.bench import private_kafka
     from fastcart_assets.definitions import build_definitions
-    from fastcart_assets.kafka import broker as embedded
-    from fastcart_assets.kafka.topics import create_topic
     from fastcart_assets.pipeline import run_catch_up
-    from fastcart_assets.resources.kafka import KafkaResource
     from fastcart_assets.resources.spark import spark_session
     from fastcart_assets.settings import Settings
 
     point = HistoryPoint(days)
     with tempfile.TemporaryDirectory(prefix="fastcart-history-") as tmp:
         root = Path(tmp)
-        state, _ = embedded.start(embedded.free_port(), root / "state")
-        try:
-            kafka = KafkaResource(bootstrap_servers=state.address, topic="history-orders")
-            create_topic(kafka, kafka.topic, 3)
+        with private_kafka(root, "history-orders") as kafka:
             settings = Settings(
-                lake_root=str(root / "lake"), kafka_bootstrap=state.address, kafka_topic=kafka.topic
+                lake_root=str(root / "lake"),
+                kafka_bootstrap=kafka.bootstrap_servers,
+                kafka_topic=kafka.topic,
             )
             spark = spark_session()
             log(f"history series: building a lake of {days} days x {day_events:,} events ...")
@@ -80,8 +78,8 @@ def _point(days: int, day_events: int, batch_events: int, log) -> HistoryPoint:
             point.history_events = _build_history(spark, kafka, settings, days, day_events)
             point.build_s = round(time.perf_counter() - started, 2)
 
-            batch_start = datetime.now(UTC) - LIFECYCLE - timedelta(hours=1)
-            _produce(kafka, batch_start, batch_events, seed=10_000, span=timedelta(minutes=25))
+            batch_end = datetime.now(UTC) - timedelta(hours=1)
+            _produce(kafka, batch_end, batch_events, seed=10_000, span=BATCH_SPAN)
             (root / "dagster").mkdir()
             with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
                 started = time.perf_counter()
@@ -92,20 +90,19 @@ def _point(days: int, day_events: int, batch_events: int, log) -> HistoryPoint:
                 raise RuntimeError(f"the catch-up on {days} days of history failed: {failed}")
             point.layers_s = {s.name: round(s.seconds, 2) for s in outcome.stages}
             log(f"  {days} days: catch-up of {batch_events:,} events in {point.catch_up_s:.2f} s")
-        finally:
-            embedded.stop(root / "state")
     return point
 
 
-def _produce(kafka, start: datetime, events: int, seed: int, span: timedelta) -> int:
-    """`events` generated events whose orders start within `span` from `start`."""
-    from fastcart_assets.generator.orders import GeneratorConfig
+def _produce(kafka, end: datetime, events: int, seed: int, span: timedelta) -> int:
+    """`events` generated events of orders starting within `span`, every event before `end`
+    (none is `future_timestamp` once ingested after `end`)."""
+    from fastcart_assets.generator.orders import EVENTS_PER_ORDER, MAX_ORDER_SPAN, GeneratorConfig
     from fastcart_assets.generator.producer import KafkaSink, generate
 
-    orders = int(events / EVENTS_PER_ORDER) + 1
+    orders = int(events / EVENTS_PER_ORDER * 1.2) + 1  # more than needed: max_messages caps
     mean_gap_s = span.total_seconds() / orders
     config = GeneratorConfig(
-        start=start,
+        start=end - MAX_ORDER_SPAN - span,
         duration=None,
         orders=orders,
         seed=seed,
@@ -117,7 +114,10 @@ def _produce(kafka, start: datetime, events: int, seed: int, span: timedelta) ->
 
 
 def _build_history(spark, kafka, settings, days: int, day_events: int) -> int:
-    """Bronze, Silver and Gold of `days` past days, each day ingested on its own date."""
+    """Bronze, Silver and Gold of `days` past days, each day ingested on its own date; returns
+    the events produced."""
+    from pyspark.sql import functions as F
+
     from fastcart_assets.bronze.ingest import ingest_new_messages
     from fastcart_assets.gold.build import shared_frames, write_partitions
     from fastcart_assets.gold.registry import GOLD_TABLES
@@ -130,10 +130,8 @@ def _build_history(spark, kafka, settings, days: int, day_events: int) -> int:
     history = [today - timedelta(days=back) for back in range(days, 0, -1)]
     produced = 0
     for n, day in enumerate(history):
-        midnight = datetime.combine(day, clock(), tzinfo=UTC)
-        span = timedelta(days=1) - LIFECYCLE  # every event of the day's orders within the day
-        produced += _produce(kafka, midnight, day_events, seed=n, span=span)
-        ingested = midnight + timedelta(hours=23, minutes=59)
+        ingested = datetime.combine(day, clock(23, 59), tzinfo=UTC)
+        produced += _produce(kafka, ingested - timedelta(hours=1), day_events, n, DAY_SPAN)
         ingest_new_messages(
             spark, kafka, settings.table_path(BRONZE.path), day, now=lambda at=ingested: at
         )
@@ -146,8 +144,11 @@ def _build_history(spark, kafka, settings, days: int, day_events: int) -> int:
         history,
         now=datetime.combine(history[-1], clock(23, 59, 30), tzinfo=UTC),
     )
+    events = spark.read.format("delta").load(silver)
+    first = events.agg(F.min(F.to_date("timestamp"))).first()[0]  # the earliest event's date
+    gold_dates = [first + timedelta(days=n) for n in range((history[-1] - first).days + 1)]
     with shared_frames(spark, silver, settings.lake_root) as shared:
         for table in GOLD_TABLES:
             path = settings.table_path(table.path)
-            write_partitions(table.build(shared, history), path, table, history)
+            write_partitions(table.build(shared, gold_dates), path, table, gold_dates)
     return produced

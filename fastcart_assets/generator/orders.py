@@ -32,6 +32,10 @@ STEP_DELAY_MINUTES = {
     "shipped": (60, 1440),
 }
 CANCEL_SHARE = 0.10
+# The longest an order's events can span (a cancellation comes 5-240 minutes after a step, so
+# within this too), and the events of an order on average (cancellations end some early).
+MAX_ORDER_SPAN = timedelta(minutes=sum(high for _, high in STEP_DELAY_MINUTES.values()))
+EVENTS_PER_ORDER = 3.9
 QUANTITIES = (1, 2, 3, 4, 5)
 QUANTITY_CUM_WEIGHTS = tuple(itertools.accumulate((50, 25, 12, 8, 5)))
 PAYMENT_CUM_WEIGHTS = tuple(itertools.accumulate(PAYMENT_WEIGHTS))

@@ -91,7 +91,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[
             *[kafka_sensor(settings.sensor_interval_s, feed) for feed in KAFKA_FEEDS],
             silver_touched_dates_sensor,
-            abandoned_runs_sensor,
+            abandoned_runs_sensor(settings.sensor_interval_s),
             dg.AutomationConditionSensorDefinition(
                 "silver_automation",
                 target=dg.AssetSelection.groups("silver"),

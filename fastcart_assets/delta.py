@@ -78,6 +78,11 @@ def ensure_table(
         empty.write.format("delta").mode("overwrite").partitionBy(*partitions).save(path)
 
 
+def delta_table(path: str) -> str:
+    """The table at `path` as a SQL identifier, delta.`…`, its backticks escaped by doubling."""
+    return "delta.`" + path.replace("`", "``") + "`"
+
+
 def dates_predicate(column: str, dates: Sequence[date]) -> str:
     """SQL `column IN (DATE'…', …)` for a replaceWhere or a MERGE condition."""
     listed = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(set(dates)))

@@ -187,18 +187,25 @@ def wait_for_pools(
         time.sleep(poll_s)
 
 
-@dg.sensor(
-    name="abandoned_runs_sensor",
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Marks failed the runs whose process was killed and frees their pool slots, so "
-    "a killed run never blocks the layers' pools.",
-)
-def abandoned_runs_sensor(context: dg.SensorEvaluationContext):
-    """Release runs whose process no longer exists (their slots would be held forever)."""
-    released = release_abandoned_runs(context.instance)
-    if not released:
-        return dg.SkipReason("no abandoned run")
-    return dg.SkipReason(
-        "released " + ", ".join(f"run {r.run_id[:8]} ({r.stage}, pid {r.pid})" for r in released)
+def abandoned_runs_sensor(interval_s: int) -> dg.SensorDefinition:
+    """The sensor that releases abandoned runs, every `interval_s` seconds (the Kafka sensors'
+    interval: a killed run holds up ingestion for about that long, and the check is one query)."""
+
+    @dg.sensor(
+        name="abandoned_runs_sensor",
+        minimum_interval_seconds=interval_s,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Marks failed the runs whose process was killed and frees their pool "
+        "slots, so a killed run never blocks the layers' pools.",
     )
+    def _sensor(context: dg.SensorEvaluationContext):
+        """Release runs whose process no longer exists (their slots would be held forever)."""
+        released = release_abandoned_runs(context.instance)
+        if not released:
+            return dg.SkipReason("no abandoned run")
+        return dg.SkipReason(
+            "released "
+            + ", ".join(f"run {r.run_id[:8]} ({r.stage}, pid {r.pid})" for r in released)
+        )
+
+    return _sensor

@@ -27,7 +27,7 @@ def filesystem_of(location: str) -> tuple[pafs.FileSystem, str]:
     relative path (the default lake root `./lakehouse`) is taken from the working directory."""
     if "://" in location:
         return pafs.FileSystem.from_uri(location)
-    return pafs.FileSystem.from_uri(f"file://{os.path.abspath(location)}")
+    return pafs.LocalFileSystem(), os.path.abspath(location)  # any characters, spaces too
 
 
 def remove_tree(location: str) -> None:

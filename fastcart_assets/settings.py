@@ -101,6 +101,7 @@ class Settings:
             ),
             dagster_home=env.text("DAGSTER_HOME", DEFAULT_DAGSTER_HOME),
         )
+        _check_lake_root(settings.lake_uri)
         if settings.kafka_sasl_mechanism and not settings.kafka_security_protocol.startswith(
             "SASL"
         ):
@@ -130,6 +131,23 @@ class Settings:
     @property
     def dagster_home_path(self) -> Path:
         return Path(self.dagster_home).expanduser().resolve()
+
+
+# Sail 0.7.2 cannot replace a partition of a table whose path holds a space, `~`, `#`, `%`,
+# a backtick or a non-ASCII letter ("No such file or directory"); these characters work.
+_LAKE_PATH_CHARACTERS = re.compile(r"[A-Za-z0-9/._\-+=,@:]*")
+
+
+def _check_lake_root(lake_uri: str) -> None:
+    """Refuse a lake location the engine cannot write under, naming the first bad character."""
+    if _LAKE_PATH_CHARACTERS.fullmatch(lake_uri):
+        return
+    bad = next(c for c in lake_uri if not _LAKE_PATH_CHARACTERS.fullmatch(c))
+    raise SettingsError(
+        f"FASTCART_LAKE_ROOT resolves to {lake_uri!r}, which holds {bad!r}: the Spark engine "
+        "(Sail 0.7.2) cannot rewrite partitions under such a path. Choose a location of ASCII "
+        "letters, digits and / . _ - + = , @ :"
+    )
 
 
 def is_uri(location: str) -> bool:

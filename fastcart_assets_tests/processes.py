@@ -11,8 +11,12 @@ from fastcart_assets.processes import stop_process_group
 
 
 @contextmanager
-def background(command: list[str], log: Path, **kwargs) -> Iterator[subprocess.Popen]:
-    """Run `command` in a new session with its output in `log`; stop its group at exit."""
+def background(
+    command: list[str], log: Path, grace_s: float = 30.0, **kwargs
+) -> Iterator[subprocess.Popen]:
+    """Run `command` in a new session with its output in `log`; stop its group at exit
+    (SIGTERM, then SIGKILL after `grace_s`: `dagster dev` takes ~16 s to stop gracefully, which
+    a test that is done with it need not wait for)."""
     with open(log, "wb") as handle:
         process = subprocess.Popen(
             command,
@@ -25,4 +29,4 @@ def background(command: list[str], log: Path, **kwargs) -> Iterator[subprocess.P
     try:
         yield process
     finally:
-        stop_process_group(process)
+        stop_process_group(process, grace_s=grace_s)

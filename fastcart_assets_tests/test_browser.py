@@ -6,11 +6,8 @@ of a clean day and a dirty day, read with headless Chromium (Debian's, driven by
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -20,18 +17,16 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from fastcart_assets.definitions import build_definitions
 from fastcart_assets.instance import DAGSTER_YAML
 from fastcart_assets.kafka.broker import free_port
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.partitions import today_utc
+from fastcart_assets.progress import RANGE_END_TAG, RANGE_START_TAG
 from fastcart_assets.silver.assets import REJECTED_KEY, RULE_METRICS_KEY, SILVER_KEY
 from fastcart_assets_tests.helpers import order_event
+from fastcart_assets_tests.processes import background
 from fastcart_assets_tests.silver.conftest import Lake
 
 pytestmark = pytest.mark.slow
@@ -67,8 +62,8 @@ def _backfill(spark, settings, instance) -> None:
         asset_selection=[SILVER_KEY, REJECTED_KEY, RULE_METRICS_KEY],
         instance=instance,
         tags={
-            ASSET_PARTITION_RANGE_START_TAG: CLEAN.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: DIRTY.isoformat(),
+            RANGE_START_TAG: CLEAN.isoformat(),
+            RANGE_END_TAG: DIRTY.isoformat(),
         },
     )
     assert result.success
@@ -90,17 +85,10 @@ def dagster_dev(tmp_path, spark, settings, kafka):
         "FASTCART_FIRST_DATE": CLEAN.isoformat(),
     }
     dagster = Path(sys.executable).with_name("dagster")
-    log = (tmp_path / "dagster_dev.log").open("w")
     command = [str(dagster), "dev", "-m", "fastcart_assets.definitions"]
-    process = subprocess.Popen(
-        [*command, "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    command += ["-h", "127.0.0.1", "-p", str(port)]
+    log = tmp_path / "dagster_dev.log"
+    with background(command, log, grace_s=3, cwd=REPO, env=env) as process:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
         while True:
@@ -109,13 +97,10 @@ def dagster_dev(tmp_path, spark, settings, kafka):
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"dagster dev did not answer; see {log.name}") from None
+                    raise RuntimeError(f"dagster dev did not answer; see {log}") from None
                 time.sleep(1)
         _mark_community_dialog_seen(url)
         yield url
-    finally:
-        _stop_group(process)
-        log.close()
 
 
 def _mark_community_dialog_seen(url: str) -> None:
@@ -128,17 +113,6 @@ def _mark_community_dialog_seen(url: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert b'"setNuxSeen"' in response.read()
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the group, SIGKILL to whatever outlived it (runs, code servers)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
 
 
 @pytest.fixture

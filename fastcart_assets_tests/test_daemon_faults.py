@@ -55,7 +55,7 @@ def test_a_daemon_run_killed_holding_its_pool_is_released_and_ingestion_carries_
     # The instance exists before dagster dev starts (two processes must not create it at once).
     with (
         dg.DagsterInstance.from_config(str(home)) as instance,
-        background(command, tmp_path / "dagster_dev.log", cwd=REPO, env=env),
+        background(command, tmp_path / "dagster_dev.log", grace_s=3, cwd=REPO, env=env),
     ):
 
         def bronze_run_holding_its_pool():

@@ -22,7 +22,6 @@ import dagster as dg
 import psycopg2
 import pyarrow.compute as pc
 import pytest
-from dagster._core.storage.tags import SENSOR_NAME_TAG
 from deltalake import DeltaTable
 
 from fastcart_assets.definitions import build_definitions
@@ -213,7 +212,7 @@ def test_catch_up_then_sensor_cycle_on_the_postgres_instance(postgres_home, sett
         statuses = {r.dagster_run.run_id: r.dagster_run.status for r in cycle}
         assert set(statuses.values()) == {dg.DagsterRunStatus.SUCCESS}, statuses
         # every run of the cycle was started by a sensor (Kafka, Silver automation, touched dates)
-        assert all(SENSOR_NAME_TAG in r.dagster_run.tags for r in cycle)
+        assert all("dagster/sensor_name" in r.dagster_run.tags for r in cycle)
         _assert_pools_held(instance, settings, cycle)
     finally:
         instance.dispose()

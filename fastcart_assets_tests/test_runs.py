@@ -94,9 +94,9 @@ def test_runs_of_another_host_or_without_process_tags_are_left_alone(instance):
 
 def test_the_sensor_releases_abandoned_runs_under_the_daemon(instance):
     run_id = _holding_run(instance, runs.process_tags(_dead_pid()))
-    result = runs.abandoned_runs_sensor(dg.build_sensor_context(instance=instance))
+    result = runs.abandoned_runs_sensor(15)(dg.build_sensor_context(instance=instance))
     assert isinstance(result, dg.SkipReason)
     assert f"released run {run_id[:8]} (silver" in result.skip_message
     assert _claimed(instance) == set()
-    again = runs.abandoned_runs_sensor(dg.build_sensor_context(instance=instance))
+    again = runs.abandoned_runs_sensor(15)(dg.build_sensor_context(instance=instance))
     assert again.skip_message == "no abandoned run"

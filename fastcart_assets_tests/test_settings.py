@@ -82,6 +82,19 @@ def test_a_bad_value_names_its_variable_and_the_expected_form(variable, value, e
     assert expected in str(error.value)
 
 
+@pytest.mark.parametrize("root", ["/data/my lake", "/data/café", "/data/lake#1", "s3://b/a%20b"])
+def test_a_lake_root_the_engine_cannot_write_under_is_refused(root):
+    with pytest.raises(SettingsError, match="FASTCART_LAKE_ROOT resolves to .* which holds"):
+        Settings.from_env({"FASTCART_LAKE_ROOT": root})
+
+
+def test_the_default_lake_root_under_a_directory_with_a_space_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "my projects").mkdir()
+    monkeypatch.chdir(tmp_path / "my projects")
+    with pytest.raises(SettingsError, match="holds ' '"):
+        Settings.from_env({})
+
+
 def test_a_sasl_mechanism_needs_a_sasl_protocol():
     with pytest.raises(SettingsError, match="FASTCART_KAFKA_SECURITY_PROTOCOL"):
         Settings.from_env({"FASTCART_KAFKA_SASL_MECHANISM": "PLAIN"})

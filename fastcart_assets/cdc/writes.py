@@ -53,7 +53,7 @@ from fastcart_assets.cdc.transforms import (
     ranked_changes,
     versions,
 )
-from fastcart_assets.delta import ensure_table, table_exists
+from fastcart_assets.delta import delta_table, ensure_table, table_exists
 from fastcart_assets.erasures import erased_records, with_erased_flag
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.scratch import scratch_dir, stored
@@ -176,7 +176,7 @@ def _write_history(
     _merge(
         spark,
         decided.select(*HISTORY_COLUMNS),
-        f"MERGE INTO delta.`{history_path}` AS t USING {{source}} AS s ON {on} "
+        f"MERGE INTO {delta_table(history_path)} AS t USING {{source}} AS s ON {on} "
         "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
     )
 
@@ -205,7 +205,7 @@ def _write_current(
     _merge(
         spark,
         decided.drop("_action"),
-        f"MERGE INTO delta.`{current_path}` AS t USING {{source}} AS s "
+        f"MERGE INTO {delta_table(current_path)} AS t USING {{source}} AS s "
         "ON t.order_id = s.order_id "
         "WHEN MATCHED AND s._delete AND s.lsn > t.lsn THEN DELETE "
         f"WHEN MATCHED AND NOT s._delete AND {newer_or_same_lsn('s', 't')} "

@@ -18,7 +18,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fastcart_assets.cdc.schemas import ORDER_ROW
-from fastcart_assets.delta import dates_predicate, table_exists
+from fastcart_assets.delta import dates_predicate, delta_table, table_exists
 from fastcart_assets.erasures import ERASED, blanked, erased_records, with_erased_flag
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.schemas import (
@@ -183,7 +183,7 @@ def delete_rows(
             on = " AND ".join(f"t.{c} <=> s.{c}" for c in key)
             try:
                 spark.sql(
-                    f"MERGE INTO delta.`{path}` AS t USING {view} AS s ON {on} "
+                    f"MERGE INTO {delta_table(path)} AS t USING {view} AS s ON {on} "
                     "WHEN MATCHED THEN DELETE"
                 )
             finally:

@@ -16,7 +16,7 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fastcart_assets.delta import dates_predicate, table_exists
+from fastcart_assets.delta import dates_predicate, delta_table, table_exists
 from fastcart_assets.scratch import stored
 from fastcart_assets.silver.transforms import COORDINATES, in_dates, touched_by_partition
 
@@ -53,7 +53,7 @@ def remove_erased(
     on += " AND " + dates_predicate("t.silver_ingestion_date", dates)
     try:
         spark.sql(
-            f"MERGE INTO delta.`{silver_path}` AS t USING {view} AS s ON {on} "
+            f"MERGE INTO {delta_table(silver_path)} AS t USING {view} AS s ON {on} "
             "WHEN MATCHED THEN DELETE"
         )
     finally:

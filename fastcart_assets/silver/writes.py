@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fastcart_assets.delta import dates_predicate, ensure_table, table_exists
+from fastcart_assets.delta import dates_predicate, delta_table, ensure_table, table_exists
 from fastcart_assets.erasures import ERASED, erased_records, with_erased_flag
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.schemas import (
@@ -315,7 +315,7 @@ def _merge(
     on += " AND " + dates_predicate("t.silver_ingestion_date", target_dates)
     try:
         spark.sql(
-            f"MERGE INTO delta.`{silver_path}` AS t USING {view} AS s ON {on} "
+            f"MERGE INTO {delta_table(silver_path)} AS t USING {view} AS s ON {on} "
             f"WHEN MATCHED AND {replaces('s', 't')} THEN UPDATE SET * "
             "WHEN NOT MATCHED THEN INSERT *"
         )

@@ -9,12 +9,9 @@ from types import MappingProxyType
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from fastcart_assets.definitions import build_definitions
+from fastcart_assets.progress import RANGE_END_TAG, RANGE_START_TAG
 from fastcart_assets.settings import RuleThreshold, Settings
 from fastcart_assets.silver.assets import (
     DQ_ERRORS,
@@ -46,8 +43,8 @@ def _run(settings: Settings, instance, *days):
             asset_selection=KEYS, partition_key=days[0].isoformat(), instance=instance
         )
     tags = {
-        ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
-        ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat(),
+        RANGE_START_TAG: days[0].isoformat(),
+        RANGE_END_TAG: days[-1].isoformat(),
     }
     return job.execute_in_process(asset_selection=KEYS, tags=tags, instance=instance)
 

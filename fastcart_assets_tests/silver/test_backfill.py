@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from fastcart_assets.definitions import build_definitions
+from fastcart_assets.progress import RANGE_END_TAG, RANGE_START_TAG
 from fastcart_assets.silver.assets import REJECTED_KEY, SILVER_KEY
 from fastcart_assets_tests.helpers import order_event
 from fastcart_assets_tests.silver.conftest import D1, D2, T1, T2, Lake
@@ -55,8 +52,8 @@ def test_backfill_range_equals_day_by_day(spark, tmp_path):
     result = job.execute_in_process(
         asset_selection=[SILVER_KEY, REJECTED_KEY],
         tags={
-            ASSET_PARTITION_RANGE_START_TAG: D1.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: D2.isoformat(),
+            RANGE_START_TAG: D1.isoformat(),
+            RANGE_END_TAG: D2.isoformat(),
         },
         instance=dg.DagsterInstance.ephemeral(),
     )

@@ -98,7 +98,14 @@ def _materialize(context, session: SparkSession, lake: LakeResource, tables: Seq
     if refusal := expired_inputs(SILVER, dates, applied):
         raise dg.Failure(refusal, allow_retries=False)
     selected = [t for t in tables if asset_key(t.path) in context.selected_asset_keys]
-    with shared_frames(session, lake.table_path(SILVER.path), lake.root) as shared:
+    group = tables[0].group
+    with shared_frames(
+        session,
+        lake.table_path(SILVER.path),
+        lake.root,
+        orders_dated_in=dates if group.orders_of_its_dates else None,
+        store_events=group.reads_events,
+    ) as shared:
         for table in selected:
             path = lake.table_path(table.path)
             write_partitions(table.build(shared, dates), path, table, dates)

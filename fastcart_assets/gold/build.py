@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -34,13 +34,42 @@ class SharedFrames:
 
 @contextmanager
 def shared_frames(
-    spark: SparkSession, silver_path: str, scratch_root: str
+    spark: SparkSession,
+    silver_path: str,
+    scratch_root: str,
+    orders_dated_in: Sequence[date] | None = None,
+    store_events: bool = True,
 ) -> Iterator[SharedFrames]:
-    """The reduced events and order facts of the whole Silver table, computed once."""
+    """The reduced events and order facts, computed once.
+
+    `orders_dated_in`: reduce only the orders with a valid event dated on one of these days
+    (every figure of a sales date is an event, a creation or a shipment of that date; each
+    order keeps all its events), so the cost follows the dates, not Silver's history. None:
+    every order. `store_events=False` stores only the facts (the events frame stays lazy).
+    """
     with scratch_dir(scratch_root, "gold") as scratch:
         silver = spark.read.format("delta").load(silver_path)
-        events = stored(order_status_events(silver), f"{scratch}/events")
+        if orders_dated_in is not None:
+            silver = silver.join(_orders_dated_in(silver, orders_dated_in), "order_id", "left_semi")
+        events = order_status_events(silver)
+        if store_events:
+            events = stored(events, f"{scratch}/events")
         yield SharedFrames(events, stored(order_facts(events), f"{scratch}/facts"))
+
+
+def _orders_dated_in(silver: DataFrame, dates: Sequence[date]) -> DataFrame:
+    """The orders with a valid event on one of `dates` (UTC, as `event_date`)."""
+    first, last = min(dates), max(dates)
+    # The range first lets file statistics skip most of Silver; to_date decides.
+    in_range = (F.col("timestamp") >= F.lit(first)) & (
+        F.col("timestamp") < F.lit(last + timedelta(days=1))
+    )
+    return (
+        silver.where(F.col("data_quality_score") & in_range)
+        .where(F.to_date("timestamp").isin(list(dates)))
+        .select("order_id")
+        .distinct()
+    )
 
 
 def write_partitions(frame: DataFrame, path: str, table: GoldTable, dates: Sequence[date]) -> None:

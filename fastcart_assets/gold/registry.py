@@ -34,6 +34,10 @@ class GoldGroup:
     name: str  # Dagster group and folder under gold/
     partition_column: str  # the Delta partition column, one row set per partition date
     description: str  # of the multi-asset step
+    # True: a date's rows come only from orders with an event that date, so a step reduces
+    # just those orders (its cost follows the dates, not the history). False: every order.
+    orders_of_its_dates: bool
+    reads_events: bool  # its tables or checks read SharedFrames.events (else only facts)
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,15 @@ SALES = GoldGroup(
     "date",
     "Sales-performance tables for the event dates of the partitions (a run overwrites only "
     "those dates).",
+    orders_of_its_dates=True,
+    reads_events=True,
 )
 CUSTOMERS = GoldGroup(
     "customer_analytics",
     "snapshot_date",
     "Customer snapshots: snapshot D covers completed orders shipped on or before D.",
+    orders_of_its_dates=False,  # a snapshot covers every order shipped by its date
+    reads_events=False,
 )
 GROUPS = (SALES, CUSTOMERS)
 

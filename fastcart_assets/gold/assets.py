@@ -103,7 +103,8 @@ def _materialize(context, session: SparkSession, lake: LakeResource, tables: Seq
         session,
         lake.table_path(SILVER.path),
         lake.root,
-        orders_dated_in=dates if group.orders_of_its_dates else None,
+        orders=group.orders,
+        dates=dates,
         store_events=group.reads_events,
     ) as shared:
         for table in selected:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from fastcart_assets.delta import dates_predicate, ensure_table
-from fastcart_assets.gold.events import order_facts, order_status_events
+from fastcart_assets.gold.events import OrderSelector, order_facts, order_status_events
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.scratch import scratch_dir, stored
 
@@ -37,39 +37,25 @@ def shared_frames(
     spark: SparkSession,
     silver_path: str,
     scratch_root: str,
-    orders_dated_in: Sequence[date] | None = None,
+    orders: OrderSelector | None = None,
+    dates: Sequence[date] = (),
     store_events: bool = True,
 ) -> Iterator[SharedFrames]:
     """The reduced events and order facts, computed once.
 
-    `orders_dated_in`: reduce only the orders with a valid event dated on one of these days
-    (every figure of a sales date is an event, a creation or a shipment of that date; each
-    order keeps all its events), so the cost follows the dates, not Silver's history. None:
-    every order. `store_events=False` stores only the facts (the events frame stays lazy).
+    `orders(silver, dates)` picks the orders a step needs (gold.events: those dated in the
+    dates, those shipped by them); each picked order keeps all its events, so its facts are
+    exact, and the cost follows what the dates need rather than Silver's whole history.
+    None: every order. `store_events=False` stores only the facts (events stay lazy).
     """
     with scratch_dir(scratch_root, "gold") as scratch:
         silver = spark.read.format("delta").load(silver_path)
-        if orders_dated_in is not None:
-            silver = silver.join(_orders_dated_in(silver, orders_dated_in), "order_id", "left_semi")
+        if orders is not None:
+            silver = silver.join(orders(silver, dates), "order_id", "left_semi")
         events = order_status_events(silver)
         if store_events:
             events = stored(events, f"{scratch}/events")
         yield SharedFrames(events, stored(order_facts(events), f"{scratch}/facts"))
-
-
-def _orders_dated_in(silver: DataFrame, dates: Sequence[date]) -> DataFrame:
-    """The orders with a valid event on one of `dates` (UTC, as `event_date`)."""
-    first, last = min(dates), max(dates)
-    # The range first lets file statistics skip most of Silver; to_date decides.
-    in_range = (F.col("timestamp") >= F.lit(first)) & (
-        F.col("timestamp") < F.lit(last + timedelta(days=1))
-    )
-    return (
-        silver.where(F.col("data_quality_score") & in_range)
-        .where(F.to_date("timestamp").isin(list(dates)))
-        .select("order_id")
-        .distinct()
-    )
 
 
 def write_partitions(frame: DataFrame, path: str, table: GoldTable, dates: Sequence[date]) -> None:

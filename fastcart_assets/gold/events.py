@@ -5,10 +5,15 @@
 `order_facts`: one row per order with its creation (pending), completion (shipped) and
 cancellation, its order date and its processing time.
 
-Gold's step stores both frames once (gold.build) and every table reads them back.
+Gold's step stores both frames once (gold.build) and every table reads them back. A step
+needs only some orders (`orders_with_an_event_on`, `orders_shipped_by`): it reduces those, each
+with all its events.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -27,6 +32,8 @@ EVENT_COLUMNS = (
     "payment_method",
     "shipping_state",
 )
+# Silver and a step's dates -> the order_ids the step's tables need.
+OrderSelector = Callable[[DataFrame, Sequence[date]], DataFrame]
 # Lifecycle rank: the later stage wins a timestamp tie; cancelled counts as the last stage.
 STATUS_RANK = {"pending": 1, "confirmed": 2, "processing": 3, "shipped": 4, "cancelled": 5}
 
@@ -127,3 +134,30 @@ def order_facts(events: DataFrame) -> DataFrame:
         (F.col("_cancelled") == 1).alias("is_cancelled"),
         F.when(F.col("shipped_at") >= F.col("created_at"), minutes).alias("processing_minutes"),
     )
+
+
+def _valid_before(silver: DataFrame, end: date) -> Column:
+    """Valid rows with a timestamp before `end` (a range file statistics can skip files on)."""
+    return F.col("data_quality_score") & (F.col("timestamp") < F.lit(end))
+
+
+def orders_with_an_event_on(silver: DataFrame, dates: Sequence[date]) -> DataFrame:
+    """The orders with a valid event dated (UTC, as `event_date`) on one of `dates`: every
+    figure of a sales date is an event, a creation or a shipment of that date."""
+    first, last = min(dates), max(dates)
+    return (
+        silver.where(_valid_before(silver, last + timedelta(days=1)))
+        .where(F.col("timestamp") >= F.lit(first))
+        .where(F.to_date("timestamp").isin(list(dates)))
+        .select("order_id")
+        .distinct()
+    )
+
+
+def orders_shipped_by(silver: DataFrame, dates: Sequence[date]) -> DataFrame:
+    """The orders with a valid shipped event dated on or before the last of `dates`: the only
+    ones a customer snapshot of those dates covers (its earliest shipped event is at least as
+    early)."""
+    end = max(dates) + timedelta(days=1)
+    shipped = silver.where(_valid_before(silver, end) & (F.col("status") == "shipped"))
+    return shipped.select("order_id").distinct()

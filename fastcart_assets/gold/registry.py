@@ -22,6 +22,7 @@ from fastcart_assets.gold import checks, schemas
 from fastcart_assets.gold import customer_analytics as ca
 from fastcart_assets.gold import sales_performance as sp
 from fastcart_assets.gold.checks import Outcome
+from fastcart_assets.gold.events import OrderSelector, orders_shipped_by, orders_with_an_event_on
 
 if TYPE_CHECKING:
     from fastcart_assets.gold.build import SharedFrames
@@ -34,9 +35,7 @@ class GoldGroup:
     name: str  # Dagster group and folder under gold/
     partition_column: str  # the Delta partition column, one row set per partition date
     description: str  # of the multi-asset step
-    # True: a date's rows come only from orders with an event that date, so a step reduces
-    # just those orders (its cost follows the dates, not the history). False: every order.
-    orders_of_its_dates: bool
+    orders: OrderSelector  # the orders its tables need for some dates (gold.events)
     reads_events: bool  # its tables or checks read SharedFrames.events (else only facts)
 
 
@@ -87,14 +86,14 @@ SALES = GoldGroup(
     "date",
     "Sales-performance tables for the event dates of the partitions (a run overwrites only "
     "those dates).",
-    orders_of_its_dates=True,
+    orders=orders_with_an_event_on,
     reads_events=True,
 )
 CUSTOMERS = GoldGroup(
     "customer_analytics",
     "snapshot_date",
     "Customer snapshots: snapshot D covers completed orders shipped on or before D.",
-    orders_of_its_dates=False,  # a snapshot covers every order shipped by its date
+    orders=orders_shipped_by,
     reads_events=False,
 )
 GROUPS = (SALES, CUSTOMERS)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from fastcart_assets.gold.events import order_status_events
-from fastcart_assets_tests.gold.conftest import D0, D, collect, returned, row
+from datetime import date, timedelta
+
+from fastcart_assets.gold.build import shared_frames
+from fastcart_assets.gold.events import (
+    order_status_events,
+    orders_shipped_by,
+    orders_with_an_event_on,
+)
+from fastcart_assets.gold.registry import GROUPS, tables_of
+from fastcart_assets_tests.gold.conftest import D0, D2, D, collect, returned, row
 
 
 def test_order_status_events_keep_the_earliest_valid_event_ties_to_the_later_ingested(silver):
@@ -100,3 +108,54 @@ def test_order_facts(frames):
         returned("2025-11-10 01:30"),
         "cs@example.org",
     )
+
+
+# Orders around D: spanning midnight, invalid only, shipped late, shipped invalidly.
+AROUND_D = [
+    row("A", "pending", "2025-11-09 23:30"),
+    row("A", "shipped", "2025-11-10 00:10", customer_id="C2"),
+    row("B", "pending", "2025-11-10 23:59:59.999"),
+    row("B", "shipped", "2025-11-11 00:00", customer_id="C3"),
+    row("C", "pending", "2025-11-10 12:00", valid=False),
+    row("C", "shipped", "2025-11-11 09:00"),
+    row("E", "pending", "2025-11-08 12:00"),
+    row("E", "shipped", "2025-11-09 12:00", valid=False),
+    row("E", "shipped", "2025-11-12 12:00"),
+    row("F", "pending", "2025-11-07 12:00"),
+    row("F", "shipped", "2025-11-07 13:00", customer_id="C4"),
+]
+
+
+def _ids(frame) -> list[str]:
+    return sorted(r.order_id for r in frame.collect())
+
+
+def test_orders_with_an_event_on_a_date_are_those_with_a_valid_event_that_day(silver):
+    rows = silver(AROUND_D)
+    assert _ids(orders_with_an_event_on(rows, [D])) == ["A", "B"]
+    assert _ids(orders_with_an_event_on(rows, [D0, D2])) == ["A", "B", "C"]
+
+
+def test_orders_shipped_by_a_date_are_those_with_a_valid_shipped_event_by_then(silver):
+    rows = silver(AROUND_D)
+    assert _ids(orders_shipped_by(rows, [D0])) == ["F"]
+    assert _ids(orders_shipped_by(rows, [D0, D])) == ["A", "F"]
+    assert _ids(orders_shipped_by(rows, [D2])) == ["A", "B", "C", "F"]
+
+
+def test_every_gold_table_of_a_date_is_the_same_from_the_orders_its_group_selects(
+    spark, silver, tmp_path
+):
+    """Each date's tables built from only the selected orders equal those built from all."""
+    path = str(tmp_path / "silver")
+    silver(AROUND_D).write.format("delta").save(path)
+    dates = [date(2025, 11, 7) + timedelta(days=n) for n in range(6)]
+    for day in dates:
+        for group in GROUPS:
+            with (
+                shared_frames(spark, path, str(tmp_path / "a")) as every,
+                shared_frames(spark, path, str(tmp_path / "b"), group.orders, [day]) as some,
+            ):
+                for table in tables_of(group):
+                    built = [sorted(table.build(s, [day]).collect()) for s in (every, some)]
+                    assert built[0] == built[1], (table.name, day)

@@ -33,8 +33,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The figures of benchmarks/RESULTS.md (about 10 minutes): one day with its JVM ratio and the
+# history series, the same day on a two-worker Sail cluster, then 50k / 200k / 1M events.
 bench: install
 	$(BIN)/fastcart bench
+	$(BIN)/python benchmarks/cluster.py --json benchmarks/cluster.json
+	$(BIN)/python benchmarks/linearity.py --sizes 50000,200000,1000000
 
 ui: install
 	$(BIN)/fastcart ui

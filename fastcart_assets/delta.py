@@ -3,12 +3,13 @@ predicates."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import date
 
 import pyarrow.fs as pafs
 from deltalake import DeltaTable
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from fastcart_assets.errors import FastcartError
@@ -81,6 +82,21 @@ def ensure_table(
 def delta_table(path: str) -> str:
     """The table at `path` as a SQL identifier, delta.`…`, its backticks escaped by doubling."""
     return "delta.`" + path.replace("`", "``") + "`"
+
+
+def merge_into(spark: SparkSession, path: str, source: DataFrame, clauses: str) -> None:
+    """MERGE `source` (alias `s`) into the Delta table at `path` (alias `t`).
+
+    `clauses` is the statement after the two tables: `ON …` and its `WHEN …` branches, written
+    from column names and typed literals only; the source rows travel as a temporary view,
+    never as SQL text.
+    """
+    view = f"merge_source_{uuid.uuid4().hex[:12]}"
+    source.createOrReplaceTempView(view)
+    try:
+        spark.sql(f"MERGE INTO {delta_table(path)} AS t USING {view} AS s {clauses}")
+    finally:
+        spark.catalog.dropTempView(view)
 
 
 def dates_predicate(column: str, dates: Sequence[date]) -> str:

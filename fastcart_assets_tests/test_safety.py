@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from fastcart_assets.cli.main import cli
 from fastcart_assets.definitions import build_resources
-from fastcart_assets.delta import delta_table
+from fastcart_assets.delta import merge_into
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.locks import table_lock
 from fastcart_assets.maintenance import maintain_table
@@ -232,9 +232,5 @@ def test_a_table_path_in_sql_text_is_quoted_not_spliced(spark, tmp_path):
     """MERGE names its table by path: a backtick in the path stays part of the path."""
     path = str(tmp_path / "a`b; DROP TABLE x; --" / "t")
     spark.range(3).write.format("delta").save(path)
-    spark.range(5).createOrReplaceTempView("more_ids")
-    spark.sql(
-        f"MERGE INTO {delta_table(path)} AS t USING more_ids AS s ON t.id = s.id "
-        "WHEN NOT MATCHED THEN INSERT *"
-    )
+    merge_into(spark, path, spark.range(5), "ON t.id = s.id WHEN NOT MATCHED THEN INSERT *")
     assert spark.read.format("delta").load(path).count() == 5

@@ -17,7 +17,6 @@ window over a window), then read by small aggregations and the MERGEs.
 from __future__ import annotations
 
 import posixpath
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -53,7 +52,7 @@ from fastcart_assets.cdc.transforms import (
     ranked_changes,
     versions,
 )
-from fastcart_assets.delta import delta_table, ensure_table, table_exists
+from fastcart_assets.delta import ensure_table, merge_into, table_exists
 from fastcart_assets.erasures import erased_records, with_erased_flag
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.scratch import scratch_dir, stored
@@ -148,16 +147,6 @@ def _count_envelopes(classified: DataFrame, result: CdcResult) -> None:
     result.rejected_by_reason = {reason: n for reason, n in counts.items() if n}
 
 
-def _merge(spark: SparkSession, source: DataFrame, statement: str) -> None:
-    """Run a MERGE `statement` whose `{source}` is `source` (as a temporary view)."""
-    view = f"cdc_changes_{uuid.uuid4().hex[:12]}"
-    source.createOrReplaceTempView(view)
-    try:
-        spark.sql(statement.replace("{source}", view))
-    finally:
-        spark.catalog.dropTempView(view)
-
-
 def _write_history(
     spark: SparkSession,
     recomputed: DataFrame,
@@ -173,11 +162,11 @@ def _write_history(
     if not counts:
         return
     on = " AND ".join(f"t.{c} = s.{c}" for c in VERSION_KEY)
-    _merge(
+    merge_into(
         spark,
+        history_path,
         decided.select(*HISTORY_COLUMNS),
-        f"MERGE INTO {delta_table(history_path)} AS t USING {{source}} AS s ON {on} "
-        "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
+        f"ON {on} WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
     )
 
 
@@ -202,10 +191,10 @@ def _write_current(
     columns = ", ".join(CONTENT_COLUMNS)
     values = ", ".join(f"s.{c}" for c in CONTENT_COLUMNS)
     assignments = ", ".join(f"{c} = s.{c}" for c in CONTENT_COLUMNS)
-    _merge(
+    merge_into(
         spark,
+        current_path,
         decided.drop("_action"),
-        f"MERGE INTO {delta_table(current_path)} AS t USING {{source}} AS s "
         "ON t.order_id = s.order_id "
         "WHEN MATCHED AND s._delete AND s.lsn > t.lsn THEN DELETE "
         f"WHEN MATCHED AND NOT s._delete AND {newer_or_same_lsn('s', 't')} "

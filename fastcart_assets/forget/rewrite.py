@@ -9,7 +9,6 @@ gone is not rewritten again, so a forget that stopped half-way is completed by t
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import date
 from functools import reduce
@@ -18,7 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fastcart_assets.cdc.schemas import ORDER_ROW
-from fastcart_assets.delta import dates_predicate, delta_table, table_exists
+from fastcart_assets.delta import dates_predicate, merge_into, table_exists
 from fastcart_assets.erasures import ERASED, blanked, erased_records, with_erased_flag
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.schemas import (
@@ -178,16 +177,8 @@ def delete_rows(
         keys = stored(doomed.select(*key).distinct(), scratch)
         count = keys.count()
         if count:
-            view = f"forget_{uuid.uuid4().hex[:12]}"
-            keys.createOrReplaceTempView(view)
             on = " AND ".join(f"t.{c} <=> s.{c}" for c in key)
-            try:
-                spark.sql(
-                    f"MERGE INTO {delta_table(path)} AS t USING {view} AS s ON {on} "
-                    "WHEN MATCHED THEN DELETE"
-                )
-            finally:
-                spark.catalog.dropTempView(view)
+            merge_into(spark, path, keys, f"ON {on} WHEN MATCHED THEN DELETE")
         return count
 
 

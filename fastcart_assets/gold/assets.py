@@ -7,7 +7,6 @@ is evaluated per partition (a 3-date run records 3 evaluations per check) with n
 """
 
 import warnings
-from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
@@ -87,18 +86,17 @@ def gold_assets(group: GoldGroup) -> dg.AssetsDefinition:
     )
     def _gold(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
         """Write the selected tables of the group for the run's partitions, then check them."""
-        yield from _materialize(context, spark.spark_session, lake, tables)
+        yield from _materialize(context, spark.spark_session, lake, group)
 
     return _gold
 
 
-def _materialize(context, session: SparkSession, lake: LakeResource, tables: Sequence[GoldTable]):
+def _materialize(context, session: SparkSession, lake: LakeResource, group: GoldGroup):
     dates = partition_dates(context)
     applied = retention_applied(lake.table_path(SILVER.path))
     if refusal := expired_inputs(SILVER, dates, applied):
         raise dg.Failure(refusal, allow_retries=False)
-    selected = [t for t in tables if asset_key(t.path) in context.selected_asset_keys]
-    group = tables[0].group
+    selected = [t for t in tables_of(group) if asset_key(t.path) in context.selected_asset_keys]
     with shared_frames(
         session,
         lake.table_path(SILVER.path),

@@ -9,14 +9,13 @@ for records whose Bronze row is gone (retention keeps Silver longer than Bronze)
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fastcart_assets.delta import dates_predicate, delta_table, table_exists
+from fastcart_assets.delta import dates_predicate, merge_into, table_exists
 from fastcart_assets.scratch import stored
 from fastcart_assets.silver.transforms import COORDINATES, in_dates, touched_by_partition
 
@@ -47,15 +46,7 @@ def remove_erased(
     if not removed:
         return 0, {}
     touched = touched_by_partition(silver, doomed.withColumn("_action", F.lit(REMOVED)))
-    view = f"silver_erased_{uuid.uuid4().hex[:12]}"
-    doomed.select(*COORDINATES).createOrReplaceTempView(view)
     on = " AND ".join(f"t.{c} = s.{c}" for c in COORDINATES)
     on += " AND " + dates_predicate("t.silver_ingestion_date", dates)
-    try:
-        spark.sql(
-            f"MERGE INTO {delta_table(silver_path)} AS t USING {view} AS s ON {on} "
-            "WHEN MATCHED THEN DELETE"
-        )
-    finally:
-        spark.catalog.dropTempView(view)
+    merge_into(spark, silver_path, doomed.select(*COORDINATES), f"ON {on} WHEN MATCHED THEN DELETE")
     return removed, touched

@@ -15,7 +15,6 @@ scratch Parquet (Sail's `cache()` recomputes), then read by small aggregations a
 from __future__ import annotations
 
 import posixpath
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,7 +22,7 @@ from datetime import UTC, date, datetime
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fastcart_assets.delta import dates_predicate, delta_table, ensure_table, table_exists
+from fastcart_assets.delta import dates_predicate, ensure_table, merge_into, table_exists
 from fastcart_assets.erasures import ERASED, erased_records, with_erased_flag
 from fastcart_assets.locks import WRITER_WAIT_S, table_lock
 from fastcart_assets.schemas import (
@@ -309,18 +308,15 @@ def _merge(
     Only the Silver partitions `target_dates` are matched: `merge_actions` found every row to
     replace in them (one writer per table at a time, SPEC.md §2), and Sail then reads only them.
     """
-    view = f"silver_changes_{uuid.uuid4().hex[:12]}"
-    changes.createOrReplaceTempView(view)
     on = " AND ".join(f"t.{c} = s.{c}" for c in KEY)
     on += " AND " + dates_predicate("t.silver_ingestion_date", target_dates)
-    try:
-        spark.sql(
-            f"MERGE INTO {delta_table(silver_path)} AS t USING {view} AS s ON {on} "
-            f"WHEN MATCHED AND {replaces('s', 't')} THEN UPDATE SET * "
-            "WHEN NOT MATCHED THEN INSERT *"
-        )
-    finally:
-        spark.catalog.dropTempView(view)
+    merge_into(
+        spark,
+        silver_path,
+        changes,
+        f"ON {on} WHEN MATCHED AND {replaces('s', 't')} THEN UPDATE SET * "
+        "WHEN NOT MATCHED THEN INSERT *",
+    )
 
 
 def process_partitions(

@@ -172,3 +172,18 @@ def generated(config: GeneratorConfig, cdc: generator.CdcConfig) -> Generated:
     ]
     history, current = fold(records)
     return Generated(sorted((row[:-2] for row in history), key=repr), current, stream.table.rows)
+
+
+class CollectedRecords:
+    """A sink keeping the records the generator sends, as (key, value, partition)."""
+
+    topic = "collected"
+
+    def __init__(self):
+        self.records: list[tuple[bytes, bytes | None, int | None]] = []
+
+    def send(self, key, value, partition=None):
+        self.records.append((key, value, partition))
+
+    def close(self):
+        """Nothing to flush: the records are in memory."""

@@ -22,7 +22,7 @@ from fastcart_assets.instance import get_instance
 from fastcart_assets.kafka.broker import free_port
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.tables import BRONZE_CDC
-from fastcart_assets_tests.cdc.changes import generated
+from fastcart_assets_tests.cdc.changes import CollectedRecords, generated
 from fastcart_assets_tests.cdc.conftest import CdcLake
 from fastcart_assets_tests.cdc.test_bronze_cdc import bronze_records, topic_records
 from fastcart_assets_tests.helpers import produce
@@ -43,23 +43,8 @@ CONFIG = GeneratorConfig(
 CDC = CdcConfig(snapshot_orders=40, delete_share=0.3)
 
 
-class _Collected:
-    """A sink keeping the records the generator sends: (key, value, partition)."""
-
-    topic = "collected"
-
-    def __init__(self):
-        self.records: list[tuple[bytes, bytes | None, int | None]] = []
-
-    def send(self, key, value, partition=None):
-        self.records.append((key, value, partition))
-
-    def close(self):
-        pass
-
-
 def _dirty_stream() -> list[tuple[bytes, bytes | None, int | None]]:
-    sink = _Collected()
+    sink = CollectedRecords()
     summary = generate_cdc(CONFIG, CDC, dirty_rate=0.15, speed=0, sink=sink, partitions=3)
     assert summary.tombstones > 0 and all(summary.defects[k] > 0 for k in summary.defects)
     return sink.records

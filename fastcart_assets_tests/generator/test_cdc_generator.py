@@ -18,6 +18,7 @@ from fastcart_assets.generator.cdc_producer import cdc_rng, generate_cdc
 from fastcart_assets.generator.orders import GeneratorConfig
 from fastcart_assets.generator.producer import KafkaSink
 from fastcart_assets.kafka.topics import create_topic, read_messages
+from fastcart_assets_tests.cdc.changes import CollectedRecords
 
 START = datetime(2025, 11, 9, tzinfo=UTC)
 SOURCE_FIELDS = {"lsn", "txId", "ts_ms", "db", "schema", "table", "snapshot"}
@@ -40,23 +41,8 @@ def _config(orders: int = 120, seed: int = 5) -> GeneratorConfig:
     return GeneratorConfig(start=START, duration=None, orders=orders, seed=seed)
 
 
-class _Collected:
-    """Records as the producer is given them: (key, value, partition)."""
-
-    topic = "collected"
-
-    def __init__(self):
-        self.records: list[tuple[bytes, bytes | None, int | None]] = []
-
-    def send(self, key, value, partition=None):
-        self.records.append((key, value, partition))
-
-    def close(self):
-        pass
-
-
 def _records(orders=120, seed=5, dirty_rate=0.0, snapshot=10, deletes=0.3, partitions=3):
-    sink = _Collected()
+    sink = CollectedRecords()
     summary = generate_cdc(
         _config(orders, seed),
         CdcConfig(snapshot_orders=snapshot, delete_share=deletes),
@@ -214,8 +200,7 @@ def test_round_trip_through_kafka_into_silver_equals_the_table(kafka, topic, spa
     assert result.rejected == summary.defects["malformed"]
     assert result.tombstones == summary.tombstones
     table = ChangeStream(_config(150, 9), cdc, cdc_rng(9, "changes"))
-    for _ in table:
-        pass
+    list(table)  # replay every change: the stream's table is then in its final state
     current = spark.read.format("delta").load(lake.current)
     assert sorted(r.order_id for r in current.select("order_id").collect()) == sorted(
         table.table.rows

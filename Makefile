@@ -27,7 +27,7 @@ test: install
 
 # The edit-test loop: everything but the slow and fault-injection tests (see README).
 test-fast: install
-	$(BIN)/pytest -m "not slow and not faults"
+	$(BIN)/pytest -m "not slow and not faults" -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

@@ -88,10 +88,10 @@ def _silver_materialization(instance, partition, touched, errors=()) -> None:
 
 
 def _gold_sensor(instance, lake_root="/nonexistent-lake"):
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, resources={"lake": LakeResource(root=lake_root)}
-    )
-    return silver_touched_dates_sensor(context)
+    ) as context:
+        return silver_touched_dates_sensor(context)
 
 
 def _ranges(requests) -> dict[str, tuple[str, str]]:
@@ -165,10 +165,10 @@ def test_after_a_catch_up_the_sensors_and_automation_request_nothing(settings, k
     instance = get_instance(settings)
     defs = build_definitions(settings)
     resources = build_resources(settings)
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, resources={"kafka": resources["kafka"], "lake": resources["lake"]}
-    )
-    kafka_tick = defs.get_sensor_def("kafka_new_data_sensor")(context)
+    ) as context:
+        kafka_tick = defs.get_sensor_def("kafka_new_data_sensor")(context)
     assert not kafka_tick.run_requests and "no new messages" in kafka_tick.skip_reason.skip_message
     assert isinstance(_gold_sensor(instance), dg.SkipReason)
     requested, _ = _requested_silver(defs, instance)

@@ -153,10 +153,10 @@ def test_a_damaged_delta_log_is_reported_by_query_validate_and_the_sensor(
         assert result.exit_code == 1, (command, result.output)
         assert said in result.output and "Traceback" not in result.output, result.output
     resources = build_resources(settings)
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         resources={"kafka": resources["kafka"], "lake": resources["lake"]}
-    )
-    skipped = kafka_sensor(interval_s=60)(context)
+    ) as context:
+        skipped = kafka_sensor(interval_s=60)(context)
     assert isinstance(skipped, dg.SkipReason) and said in skipped.skip_message
 
 

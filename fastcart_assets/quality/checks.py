@@ -5,6 +5,11 @@ policy, docs/SPEC.md §9); `dg.AssetCheckResult` cannot name a partition there, 
 yield one `dg.AssetCheckEvaluation` per check and partition (for checks whose spec has the
 asset's `partitions_def`) plus the check's output once, which is what Dagster itself does for
 an `AssetCheckResult` (dagster/_core/execution/plan/execute_step.py).
+
+The pointer from an evaluation to its partition's materialization is Dagster's
+`AssetCheckEvaluationTargetMaterializationData`, which 1.13 does not export: this module is the
+only one in the package that imports from `dagster._core`. Without the pointer the UI shows
+every range-run check as not current; `gold/test_assets.py` asserts `is_current` per partition.
 """
 
 from __future__ import annotations

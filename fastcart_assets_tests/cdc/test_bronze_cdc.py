@@ -135,11 +135,11 @@ def test_replaying_a_past_partition_restores_it_exactly(spark, cdc_settings, cdc
 
 def _tick(settings, instance):
     resources = build_resources(settings)
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance,
         resources={"kafka_cdc": resources["kafka_cdc"], "lake": resources["lake"]},
-    )
-    return kafka_sensor(interval_s=60, feed=ORDER_CHANGES_FEED)(context)
+    ) as context:
+        return kafka_sensor(interval_s=60, feed=ORDER_CHANGES_FEED)(context)
 
 
 def _requested_cdc_silver(defs, instance, cursor=None):

@@ -1,6 +1,10 @@
 """Freshness is data lag: an idle topic keeps Bronze fresh; a message Bronze has lacked for 16
 minutes turns it stale. Evaluated with Dagster's own time-window evaluator (the one its
-freshness daemon runs) at chosen times (`freeze_time`), on a real broker, lake and instance."""
+freshness daemon runs) at chosen times (`freeze_time`), on a real broker, lake and instance.
+
+The evaluator, its state enum and `freeze_time` are private to Dagster 1.13: no public API
+evaluates a freshness policy on demand, and the daemon would need a real quarter hour. The
+package itself imports none of them; if Dagster moves them, this file fails to import."""
 
 from __future__ import annotations
 
@@ -54,10 +58,10 @@ def _tick(settings, instance):
     """One sensor tick, its asset events recorded as the sensor daemon records them
     (dagster/_daemon/sensor.py: `instance.report_runless_asset_event`)."""
     resources = build_resources(settings)
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, resources={"kafka": resources["kafka"], "lake": resources["lake"]}
-    )
-    result = kafka_sensor(interval_s=60)(context)
+    ) as context:
+        result = kafka_sensor(interval_s=60)(context)
     for event in result.asset_events:
         instance.report_runless_asset_event(event)
     return result

@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
-from fastcart_assets.bronze.ingest import append_to_bronze, ingest_new_messages
+from fastcart_assets.bronze.ingest import ingest_new_messages
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
 from fastcart_assets.bronze.payload import MAX_EXTRA_COLUMNS
+from fastcart_assets.bronze.table import append_batch
 from fastcart_assets.resources.kafka import KafkaResource
 from fastcart_assets.silver.rules import HARD_RULES, SOFT_RULES
 from fastcart_assets.silver.transforms import parse_timestamp
@@ -205,7 +206,7 @@ def _write_bronze(lake: Lake, values: list[bytes | None]) -> dict[tuple[int, int
             continue
         records = _records(chunk, partition, next_offset[partition])
         batch = to_bronze_batch(records, written, day, extras)
-        append_to_bronze(lake.spark.createDataFrame(batch.table), lake.bronze)
+        append_batch(lake.spark, batch.table, lake.bronze)
         for value in chunk:
             messages[(partition, next_offset[partition])] = (value, day, written)
             next_offset[partition] += 1

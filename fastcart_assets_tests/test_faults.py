@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pytest
 
-from fastcart_assets.bronze.ingest import append_to_bronze
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
+from fastcart_assets.bronze.table import append_batch
 from fastcart_assets.definitions import build_definitions
 from fastcart_assets.generator.orders import GeneratorConfig
 from fastcart_assets.generator.producer import generate
@@ -257,7 +257,7 @@ def _write_bronze(spark, settings, stream) -> None:
             offsets[partition] += 1
         written = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=6)
         batch = to_bronze_batch(records, written, day)
-        append_to_bronze(spark.createDataFrame(batch.table), settings.table_path(BRONZE.path))
+        append_batch(spark, batch.table, settings.table_path(BRONZE.path))
 
 
 def _process(settings, silver_days, gold_days) -> None:

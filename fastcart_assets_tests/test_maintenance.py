@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 from deltalake import DeltaTable
 
-from fastcart_assets.bronze.ingest import append_to_bronze
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
+from fastcart_assets.bronze.table import append_batch
 from fastcart_assets.cli.main import cli
 from fastcart_assets.maintenance import maintain
 from fastcart_assets.settings import Settings
@@ -27,7 +27,7 @@ def _bronze_day(spark, path, day, first_offset, n=5):
         for i in range(n)
     ]
     batch = to_bronze_batch(records, datetime.combine(day, datetime.min.time(), UTC), day)
-    append_to_bronze(spark.createDataFrame(batch.table), path)
+    append_batch(spark, batch.table, path)
 
 
 def test_retention_compaction_and_dry_run(spark, tmp_path, monkeypatch):

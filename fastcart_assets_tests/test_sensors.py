@@ -93,13 +93,15 @@ def test_the_daemon_accepts_every_run_the_sensors_request(settings, kafka):
 
     produce(kafka, clean_values(5))
     defs = build_definitions(settings)
-    with dg.instance_for_test() as instance:
-        with dg.build_sensor_context(
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
             instance=instance, definitions=defs, resources=build_resources(settings)
-        ) as context:
-            sensor = defs.get_sensor_def("kafka_new_data_sensor")
-            data = sensor.evaluate_tick(context)
-            assert data.run_requests and not data.skip_message
-            assert set(data.run_requests[0].asset_selection) == {BRONZE_KEY, *SILVER_KEYS}
-            gold = defs.get_sensor_def("silver_touched_dates_sensor").evaluate_tick(context)
-            assert gold.skip_message == "Gold is up to date with Silver"
+        ) as context,
+    ):
+        sensor = defs.get_sensor_def("kafka_new_data_sensor")
+        data = sensor.evaluate_tick(context)
+        assert data.run_requests and not data.skip_message
+        assert set(data.run_requests[0].asset_selection) == {BRONZE_KEY, *SILVER_KEYS}
+        gold = defs.get_sensor_def("silver_touched_dates_sensor").evaluate_tick(context)
+        assert gold.skip_message == "Gold is up to date with Silver"

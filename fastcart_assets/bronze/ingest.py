@@ -49,14 +49,10 @@ from fastcart_assets.bronze.reader import (
 )
 from fastcart_assets.bronze.records import KafkaRecord, build_batch
 from fastcart_assets.bronze.table import (
-    MAX_MESSAGE_BYTES,
-    SLICE_BYTES,
     BronzeTable,
     StoredPosition,
-    append_to_bronze,
-    append_with_delta_rs,
+    append_batch,
     extra_columns_of,
-    message_slices,
     read_topic_state,
     stored_positions,
     write_topic_state,
@@ -276,9 +272,7 @@ def ingest_new_messages(
 
 
 class _BatchWriter:
-    """Turns a buffer of messages into Delta appends on the Bronze table: one, or one per
-    slice that fits a Spark Connect message (each a contiguous run of offsets, so a crash
-    between two of them is resumed like one between batches)."""
+    """Turns a buffer of messages into one Delta append on the Bronze table."""
 
     def __init__(self, spark, table_path, table, ingestion_date, extra_columns, result, now):
         self.spark = spark
@@ -302,11 +296,7 @@ class _BatchWriter:
             incarnation=self.result.incarnation,
             known_extra_columns=self.extra_columns,
         )
-        for piece in message_slices(batch.table, SLICE_BYTES):
-            if piece.nbytes > MAX_MESSAGE_BYTES:  # one row, too large for Spark Connect
-                append_with_delta_rs(self.spark, piece, self.table_path)
-            else:
-                append_to_bronze(self.spark.createDataFrame(piece), self.table_path)
+        append_batch(self.spark, batch.table, self.table_path)
         self.extra_columns = batch.extra_columns
         result = self.result
         result.extra_columns = batch.extra_columns

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pyspark.sql import functions as F
 
-from fastcart_assets.bronze.ingest import append_to_bronze, ingest_new_messages
+from fastcart_assets.bronze.ingest import ingest_new_messages
 from fastcart_assets.bronze.parse import to_bronze_batch
 from fastcart_assets.bronze.position import bronze_next_offsets
 from fastcart_assets.bronze.records import KafkaRecord
+from fastcart_assets.bronze.table import append_batch
 from fastcart_assets.partitions import today_utc
 from fastcart_assets.silver.checks import reconcile
 from fastcart_assets.silver.writes import process_partitions
@@ -166,7 +167,7 @@ def test_a_lake_written_before_the_record_columns_keeps_working(spark, settings,
     old = to_bronze_batch(records, written, today_utc()).table
     old = old.drop_columns(["kafka_key_bytes", "kafka_headers", "kafka_incarnation"])
     table = settings.table_path(BRONZE.path)
-    append_to_bronze(spark.createDataFrame(old), table)
+    append_batch(spark, old, table)
 
     produce(kafka, clean_values(5, start=10), partitions=1)
     result = materialize_bronze(settings)

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 from deltalake import DeltaTable
 
-from fastcart_assets.bronze.ingest import append_to_bronze
 from fastcart_assets.bronze.parse import KafkaRecord, to_bronze_batch
+from fastcart_assets.bronze.table import append_batch
 from fastcart_assets.settings import Settings
 from fastcart_assets.silver.checks import Reconciliation, reconcile
 from fastcart_assets.silver.writes import SilverResult, write_silver_partition
@@ -58,7 +58,7 @@ class Lake:
             for i, p in enumerate(payloads)
         ]
         batch = to_bronze_batch(records, written, day)
-        append_to_bronze(self.spark.createDataFrame(batch.table), self.bronze)
+        append_batch(self.spark, batch.table, self.bronze)
 
     def bronze_df(self):
         return self.spark.read.format("delta").load(self.bronze)

@@ -33,6 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -231,7 +232,8 @@ def ingest_new_messages(
         ingestion_date: the Bronze partition the rows go to (today's, for new data).
         table: what the table is (schema, payload parser, consumer group).
         batch_size: messages per Delta commit at most.
-        batch_bytes: bytes of messages per Delta commit at most (memory stays bounded).
+        batch_bytes: bytes of messages per Delta commit at most (memory holds two batches:
+            one being written while the next is read).
         idle_timeout_s: a poll this long without messages ends partitions already past the
             end offsets seen at the start (the embedded broker under-reports them).
         stall_timeout_s: fail when no message arrives this long while data is still missing.
@@ -252,14 +254,15 @@ def ingest_new_messages(
         result, state, persisted = _begin(consumer, topic, table_path, plan, marks, now())
         writer = _BatchWriter(spark, table_path, table, ingestion_date, extra_columns, result, now)
         try:
-            stats = read_batches(
-                consumer,
-                result.partitions,
-                lambda records: writer.write(records, on_batch),
-                limits=limits,
-                idle_timeout_s=idle_timeout_s,
-                stall_timeout_s=stall_timeout_s,
-            )
+            with _WritesBehind(writer, on_batch) as writes:
+                stats = read_batches(
+                    consumer,
+                    result.partitions,
+                    writes.hand_over,
+                    limits=limits,
+                    idle_timeout_s=idle_timeout_s,
+                    stall_timeout_s=stall_timeout_s,
+                )
         except IngestStalled as exc:
             raise IngestStalled(
                 f"{exc} {result.rows_written} rows were committed; a re-run resumes after them."
@@ -269,6 +272,47 @@ def ingest_new_messages(
         _persist(table_path, topic, state)
     _commit_for_monitoring(kafka, table.consumer_group, topic, result)
     return result
+
+
+class _WritesBehind:
+    """Writes each batch on one background thread while the read loop fills the next.
+
+    Batches are written one at a time, in the order they were read (each waits for the one
+    before), so commits keep their offsets contiguous and a crash anywhere leaves what a crash
+    between two batches leaves. At most two batches are in memory: one being written, one being
+    read. A failed write is raised in the read loop at its next batch, or when the block ends;
+    the block waits for the batch in flight even when the read loop failed, so that the rows
+    committed are known. `on_batch` runs on the caller's thread, after each commit.
+    """
+
+    def __init__(self, writer: _BatchWriter, on_batch: Callable[[IngestResult], None] | None):
+        self.writer, self.on_batch = writer, on_batch
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bronze-writer")
+        self.in_flight: Future | None = None
+
+    def hand_over(self, records: list[KafkaRecord]) -> None:
+        self._wait()
+        self.in_flight = self.pool.submit(self.writer.write, records)
+
+    def _wait(self) -> None:
+        if self.in_flight is not None:
+            in_flight, self.in_flight = self.in_flight, None
+            in_flight.result()
+            if self.on_batch:
+                self.on_batch(self.writer.result)
+
+    def __enter__(self) -> _WritesBehind:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._wait()
+        except Exception:
+            if exc is None:
+                raise
+            log.exception("a Bronze write failed while the read loop was failing")
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 class _BatchWriter:
@@ -283,9 +327,7 @@ class _BatchWriter:
         self.result = result
         self.now = now
 
-    def write(
-        self, records: list[KafkaRecord], on_batch: Callable[[IngestResult], None] | None
-    ) -> None:
+    def write(self, records: list[KafkaRecord]) -> None:
         started = time.monotonic()
         batch = build_batch(
             records,
@@ -310,8 +352,6 @@ class _BatchWriter:
             len(records),
             result.rows_written,
         )
-        if on_batch:
-            on_batch(result)
 
 
 def _commit_for_monitoring(

@@ -8,6 +8,8 @@ table. A re-run finds nothing to write and commits nothing to either table. A Br
 `fastcart forget` erased is rejected for `erased`, and the row Silver had kept from it is
 deleted (silver/erasure.py), its Gold dates reported as touched.
 
+When every kept row is a new key (the usual micro-batch), the MERGE is a plain append.
+
 Spark actions per run: the classified batch and the decided changes are written once to
 scratch Parquet (Sail's `cache()` recomputes), then read by small aggregations and the writes.
 """
@@ -171,7 +173,10 @@ def write_silver_partition(
             if result.rows_kept:
                 written = decided.where(F.col("_action").isin(INSERT, REPLACE))
                 changes = written.select(*SILVER_SCHEMA.fieldNames())
-                _merge(spark, changes, silver_path, target_dates)
+                if result.replaced:
+                    _merge(spark, changes, silver_path, target_dates)
+                else:  # new keys only, decided under the lock: nothing in Silver to match
+                    _append(changes, silver_path)
                 silver = spark.read.format("delta").load(silver_path)
                 result.add_touched(touched_by_partition(silver, written))
         return result
@@ -316,6 +321,17 @@ def _merge(
         changes,
         f"ON {on} WHEN MATCHED AND {replaces('s', 't')} THEN UPDATE SET * "
         "WHEN NOT MATCHED THEN INSERT *",
+    )
+
+
+def _append(changes: DataFrame, silver_path: str) -> None:
+    """Append rows whose keys Silver does not hold (one commit; the MERGE's result when every
+    row is an insert, without reading the target partitions)."""
+    (
+        changes.write.format("delta")
+        .mode("append")
+        .partitionBy(*SILVER_PARTITION_COLUMNS)
+        .save(silver_path)
     )
 
 

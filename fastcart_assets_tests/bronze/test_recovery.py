@@ -207,3 +207,37 @@ def test_silver_accounts_for_two_incarnations_in_one_day(spark, settings, kafka)
         [day] = reconcile(spark, table, *paths, [today_utc()])
         assert (day.bronze, day.silver, day.unaccounted) == (24, 24, 0)
     assert silver.where(F.col("kafka_offset") == 0).count() == 2
+
+
+def test_a_failed_write_fails_the_run_and_keeps_the_batches_before_it(
+    spark, settings, kafka, monkeypatch
+):
+    """Batches are written behind the read loop: when the second append fails (a full disk,
+    say), the run fails with that error, the first batch stays committed and nothing after it
+    is; the next run takes every other message once."""
+    import fastcart_assets.bronze.ingest as ingest
+
+    values = clean_values(50)
+    produce(kafka, values, partitions=1)
+    table = settings.table_path(BRONZE.path)
+    calls = 0
+
+    def failing_append(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("No space left on device")
+        return append_batch(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "append_batch", failing_append)
+    with pytest.raises(OSError, match="No space left"):
+        ingest_new_messages(spark, kafka, table, today_utc(), batch_size=10)
+    assert calls == 2  # the read loop stopped at the failed batch
+    assert sorted(r.kafka_offset for r in bronze(spark, settings).collect()) == list(range(10))
+
+    monkeypatch.setattr(ingest, "append_batch", append_batch)
+    result = ingest_new_messages(spark, kafka, table, today_utc())
+    assert result.rows_written == 40
+    rows = bronze(spark, settings).collect()
+    assert sorted(r.kafka_offset for r in rows) == list(range(50))
+    assert sorted(r._raw for r in rows) == sorted(v.decode() for v in values)

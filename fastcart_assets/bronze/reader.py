@@ -119,17 +119,20 @@ def read_batches(
                 raise IngestStalled(_stalled(progress, pending, stall_timeout_s))
             continue
         last_message_at = time.monotonic()
-        largest = max(len(m.value() or b"") + len(m.key() or b"") for m in messages)
+        largest_taken = 0  # the largest record of this poll sizes the next poll
         for message in messages:
             record = _take(message, progress, pending)
             if record is None:
                 continue
+            size = record.size
+            largest_taken = max(largest_taken, size)
             buffer.append(record)
-            stats.bytes_read += record.size
-            buffered_bytes += record.size
+            stats.bytes_read += size
+            buffered_bytes += size
             if len(buffer) >= limits.messages or buffered_bytes >= limits.bytes:
                 on_batch(buffer)
                 buffer, buffered_bytes = [], 0
+        largest = largest_taken or largest
     if buffer:
         on_batch(buffer)
     return stats

@@ -24,7 +24,7 @@ from pyspark.sql.types import StructType
 
 from fastcart_assets.bronze.offsets import TopicState
 from fastcart_assets.bronze.records import PayloadParser
-from fastcart_assets.delta import table_exists
+from fastcart_assets.delta import ensure_table, table_exists
 from fastcart_assets.erasures import ERASED, erased_records, with_erased_flag
 from fastcart_assets.schemas import INGESTION_COLUMNS, KAFKA_COORDINATES
 
@@ -109,26 +109,16 @@ def append_batch(spark: SparkSession, batch: pa.Table, table_path: str) -> None:
     batch of order events commits in ~0.2 s, where sending it to Spark (`createDataFrame`, then
     a Delta append) took 0.7-1.5 s on Sail. Nothing caps the batch either, where a Spark Connect
     message is capped at 128 MB. Spark creates the table (its first, empty commit), so the
-    table is what a Spark writer makes; delta-rs appends resolve columns by name.
+    table is what a Spark writer makes (`delta.ensure_table`); delta-rs appends resolve columns
+    by name.
     """
     schema = from_arrow_schema(batch.schema)
     if table_exists(table_path):
         add_new_columns(table_path, schema)
     else:
-        create_table(spark, schema, table_path)
+        ensure_table(spark, table_path, schema, [PARTITION_COLUMN])
     write_deltalake(
         table_path, batch, mode="append", partition_by=[PARTITION_COLUMN], schema_mode="merge"
-    )
-
-
-def create_table(spark: SparkSession, schema: StructType, table_path: str) -> None:
-    """Create the Bronze table, empty, partitioned by ingestion date, through Spark."""
-    (
-        spark.createDataFrame([], schema)
-        .write.format("delta")
-        .mode("append")
-        .partitionBy(PARTITION_COLUMN)
-        .save(table_path)
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pyspark.sql import functions as F
 
+from fastcart_assets.bronze import ingest
 from fastcart_assets.bronze.ingest import ingest_new_messages
 from fastcart_assets.bronze.parse import to_bronze_batch
 from fastcart_assets.bronze.position import bronze_next_offsets
@@ -215,8 +216,6 @@ def test_a_failed_write_fails_the_run_and_keeps_the_batches_before_it(
     """Batches are written behind the read loop: when the second append fails (a full disk,
     say), the run fails with that error, the first batch stays committed and nothing after it
     is; the next run takes every other message once."""
-    import fastcart_assets.bronze.ingest as ingest
-
     values = clean_values(50)
     produce(kafka, values, partitions=1)
     table = settings.table_path(BRONZE.path)

@@ -98,11 +98,17 @@ class IngestResult:
 
 def bronze_consumer(kafka: KafkaResource, group_id: str, limits: BatchLimits) -> Consumer:
     """A consumer whose prefetch is bounded next to the batch (librdkafka queues up to 64 MB
-    and fetches up to 50 MB by default) and that accepts a record of any size."""
+    and fetches up to 50 MB by default) and that accepts a record of any size.
+
+    When its queue is full, librdkafka waits `fetch.queue.backoff.ms` (1 s by default) before
+    fetching again: with a queue smaller than the default, a day's read took 3.2 s instead of
+    1.3 s. At 10 ms the fetches keep up with the read loop.
+    """
     queue_kb = min(max(limits.bytes // 4 // 1024, 1024), 65_536)
     return kafka.consumer(
         group_id,
         **{
+            "fetch.queue.backoff.ms": 10,
             "queued.max.messages.kbytes": queue_kb,
             "fetch.max.bytes": min(queue_kb * 1024, 52_428_800),
             "max.partition.fetch.bytes": min(queue_kb * 1024, 10_485_760),
@@ -234,7 +240,7 @@ def ingest_new_messages(
         batch_size: messages per Delta commit at most.
         batch_bytes: bytes of messages per Delta commit at most (memory holds two batches:
             one being written while the next is read).
-        idle_timeout_s: a poll this long without messages ends partitions already past the
+        idle_timeout_s: this long without a message ends partitions already past the
             end offsets seen at the start (the embedded broker under-reports them).
         stall_timeout_s: fail when no message arrives this long while data is still missing.
         offset_reset: what to do when Bronze's position is not in the topic: "fail" (default),

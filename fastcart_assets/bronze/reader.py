@@ -2,10 +2,11 @@
 messages and bytes. Used for new messages (`bronze.ingest`) and to replay a day (`bronze.replay`).
 
 A partition is done when its next offset reaches `stop_at` (a replay's known end), at
-end-of-partition past `end_at_start` (the end seen when the run began), or after an idle poll
-once past it (the embedded broker under-reports its end and answers a fetch past it with
-silence). Records already fetched for a finished partition are left for the next run, so each
-batch holds contiguous offsets per partition. No record's content or metadata stops the loop.
+end-of-partition past `end_at_start` (the end seen when the run began), or once past it when
+no message came for the idle timeout (the embedded broker under-reports its end and answers a
+fetch past it with silence). Records already fetched for a finished partition are left for
+the next run, so each batch holds contiguous offsets per partition. No record's content or
+metadata stops the loop.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from fastcart_assets.bronze.records import KafkaRecord, from_message
 # largest recent message (1 MiB assumed at first), and at most this many.
 MAX_POLL_MESSAGES = 2_000
 ASSUMED_MESSAGE_BYTES = 1 << 20
+# A poll waits at most this long for its count. The client returns a poll only when it has the
+# count or the time is up, so the last poll of a run (fewer messages left than asked for, then
+# the end-of-partition events) waits this long, not the idle timeout.
+POLL_TIMEOUT_S = 0.05
 
 
 class IngestStalled(RuntimeError):
@@ -110,15 +115,18 @@ def read_batches(
     while pending:
         polled_at = time.monotonic()
         messages = consumer.consume(
-            limits.poll_size(len(buffer), buffered_bytes, largest), timeout=idle_timeout_s
+            limits.poll_size(len(buffer), buffered_bytes, largest),
+            timeout=min(POLL_TIMEOUT_S, idle_timeout_s),
         )
-        stats.kafka_seconds += time.monotonic() - polled_at
+        now = time.monotonic()
+        stats.kafka_seconds += now - polled_at
         if not messages:
-            pending -= {p for p in pending if progress[p].reached_end}
-            if pending and time.monotonic() - last_message_at > stall_timeout_s:
+            if now - last_message_at >= idle_timeout_s:
+                pending -= {p for p in pending if progress[p].reached_end}
+            if pending and now - last_message_at > stall_timeout_s:
                 raise IngestStalled(_stalled(progress, pending, stall_timeout_s))
             continue
-        last_message_at = time.monotonic()
+        last_message_at = now
         largest_taken = 0  # the largest record of this poll sizes the next poll
         for message in messages:
             record = _take(message, progress, pending)

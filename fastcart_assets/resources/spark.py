@@ -28,6 +28,8 @@ BASE_SPARK_CONFIG: dict[str, Any] = {
 _server_lock = threading.Lock()
 _server = None  # the process's embedded pysail SparkConnectServer
 _server_url: str | None = None
+_warm_up_lock = threading.Lock()
+_warm_up: threading.Thread | None = None  # the background start of the embedded engine
 
 
 def embedded_spark_url() -> str:
@@ -61,8 +63,36 @@ def stop_embedded_spark() -> None:
         _server, _server_url = None, None
 
 
+def warm_up_embedded(extra_config: dict[str, Any] | None = None) -> None:
+    """Start the embedded server and its session on a background thread, once per process.
+
+    Creating the first session takes about 0.6 s (the Spark Connect client's imports, the
+    handshake); a run starts it here while Dagster starts the run and Bronze reads Kafka, and
+    the first `spark_session` call waits for it. A failure is left for that call to raise.
+    """
+    global _warm_up
+    with _warm_up_lock:
+        if _warm_up is not None:
+            return
+
+        def warm_up() -> None:
+            try:
+                _session(None, extra_config)
+            except Exception:  # noqa: BLE001 - the caller's own attempt reports it
+                log.debug("warming up the embedded engine failed", exc_info=True)
+
+        _warm_up = threading.Thread(target=warm_up, name="sail-warm-up", daemon=True)
+        _warm_up.start()
+
+
 def spark_session(remote: str | None = None, extra_config: dict[str, Any] | None = None):
     """A Spark Connect session on `remote`, or on the embedded Sail server when it is None."""
+    if remote is None and _warm_up is not None:
+        _warm_up.join()
+    return _session(remote, extra_config)
+
+
+def _session(remote: str | None, extra_config: dict[str, Any] | None):
     builder = SparkSession.builder.remote(remote or embedded_spark_url())
     for key, value in {**BASE_SPARK_CONFIG, **(extra_config or {})}.items():
         builder = builder.config(key, value)
@@ -91,8 +121,11 @@ class SparkResource(PySparkResource):
     )
 
     def setup_for_execution(self, context) -> None:
-        # Lazy: the session (and the embedded server) start on first use of `spark_session`.
+        # The session is made on first use of `spark_session`; the embedded engine starts now,
+        # in the background, so that a step that needs it later does not wait for it.
         self._spark_session = None
+        if self.remote is None:
+            warm_up_embedded(self.spark_config)
 
     @property
     def spark_session(self) -> Any:

@@ -187,7 +187,7 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
     from fastcart_assets.generator.orders import EVENTS_PER_ORDER, MAX_ORDER_SPAN, GeneratorConfig
     from fastcart_assets.generator.producer import KafkaSink, generate
     from fastcart_assets.pipeline import run_catch_up
-    from fastcart_assets.resources.spark import spark_session
+    from fastcart_assets.resources.spark import spark_session, warm_up_seconds
     from fastcart_assets.settings import Settings
     from fastcart_assets.tables import BRONZE
 
@@ -231,12 +231,12 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
             (root / "dagster").mkdir()
             with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
                 log("running the pipeline (fastcart run) ...")
+                # As in `fastcart run`, the engine starts inside the run, overlapping Bronze.
                 with RssSampler() as sampler:
-                    result.engine_start_s, _ = _timed(spark_session)
-                    seconds, outcome = _timed(
+                    result.end_to_end_s, outcome = _timed(
                         lambda: run_catch_up(build_definitions(settings), instance)
                     )
-                result.end_to_end_s = seconds + result.engine_start_s
+                result.engine_start_s = warm_up_seconds() or 0.0
                 result.peak_rss_mb = sampler.peak_bytes / 1e6
                 result.layers_s = {s.name: round(s.seconds, 3) for s in outcome.stages}
                 if not outcome.success:

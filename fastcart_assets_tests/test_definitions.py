@@ -67,6 +67,32 @@ def test_delta_round_trip_through_the_spark_resource_in_materialize(tmp_path):
     ]
 
 
+def test_a_run_starts_the_embedded_engine_in_the_background_and_its_first_session_waits():
+    """In a fresh process: the resource's setup returns at once, the engine starts on a thread,
+    and the asset's session is the one that thread made ready (one server per process)."""
+    script = """
+import time
+import dagster as dg
+from fastcart_assets.resources import spark as resource
+
+@dg.asset
+def probe(spark: resource.SparkResource) -> int:
+    return spark.spark_session.range(5).count()
+
+started = time.perf_counter()
+result = dg.materialize([probe], resources={"spark": resource.SparkResource()})
+assert result.success and result.output_for_node("probe") == 5
+assert 0 < resource.warm_up_seconds() < time.perf_counter() - started
+url = resource.embedded_spark_url()
+assert resource.spark_session().range(1).count() == 1 and resource.embedded_spark_url() == url
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
 @pytest.mark.slow
 def test_the_dg_command_line_sees_the_project(tmp_path):
     """`[tool.dg]` in pyproject.toml: `dg check defs` and `dg list defs` work in the project."""

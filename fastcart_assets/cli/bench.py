@@ -55,7 +55,7 @@ def bench(events: int, no_jvm: bool, history: str, output: Path) -> None:
     rows = [
         ("events", f"{result.events:,} ({result.megabytes:.1f} MB of JSON)"),
         ("end to end (fastcart run)", f"{result.end_to_end_s:.2f} s"),
-        ("  engine start (Sail)", f"{result.engine_start_s:.2f} s"),
+        ("  engine start (Sail, during Bronze)", f"{result.engine_start_s:.2f} s"),
         *[(f"  {name}", f"{seconds:.2f} s") for name, seconds in result.layers_s.items()],
         ("  of which Kafka read", f"{result.kafka_read_s:.2f} s"),
         ("throughput", f"{result.events_per_s:,.0f} events/s, {result.mb_per_s:.1f} MB/s"),

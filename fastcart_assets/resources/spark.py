@@ -11,6 +11,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from dagster_pyspark import PySparkResource
@@ -30,6 +31,7 @@ _server = None  # the process's embedded pysail SparkConnectServer
 _server_url: str | None = None
 _warm_up_lock = threading.Lock()
 _warm_up: threading.Thread | None = None  # the background start of the embedded engine
+_warm_up_seconds: float | None = None  # how long it took, once done
 
 
 def embedded_spark_url() -> str:
@@ -76,13 +78,22 @@ def warm_up_embedded(extra_config: dict[str, Any] | None = None) -> None:
             return
 
         def warm_up() -> None:
+            global _warm_up_seconds
+            started = time.perf_counter()
             try:
                 _session(None, extra_config)
             except Exception:  # noqa: BLE001 - the caller's own attempt reports it
                 log.debug("warming up the embedded engine failed", exc_info=True)
+            else:
+                _warm_up_seconds = time.perf_counter() - started
 
         _warm_up = threading.Thread(target=warm_up, name="sail-warm-up", daemon=True)
         _warm_up.start()
+
+
+def warm_up_seconds() -> float | None:
+    """How long the background start of the embedded engine took (None before it is done)."""
+    return _warm_up_seconds
 
 
 def spark_session(remote: str | None = None, extra_config: dict[str, Any] | None = None):

@@ -129,15 +129,19 @@ class GoldRun:
     plan_parts: tuple[tuple[str, int, int, int], ...]  # (group, through, part, parts)
 
 
-def gold_runs(plans: Sequence[GoldPlan]) -> list[GoldRun]:
-    """The runs that carry out `plans`: one per range, and one for all groups when every plan
-    is a single range and the ranges coincide (fresh data: both groups recompute today)."""
+def gold_runs(plans: Sequence[GoldPlan], max_gap: int = MAX_GAP_DAYS) -> list[GoldRun]:
+    """The runs that carry out `plans`: one per range; or one for all groups over the span of
+    their ranges when every plan is a single range and that span adds at most `max_gap` dates
+    to each (fresh data: sales recompute yesterday and today, snapshots the same dates or one
+    more; recomputing an untouched date costs less than another run)."""
     active = [plan for plan in plans if plan.ranges and plan.through is not None]
-    ranges = {plan.ranges for plan in active}
-    if len(active) > 1 and len(ranges) == 1 and len(active[0].ranges) == 1:
-        first, last = active[0].ranges[0]
-        parts = tuple((plan.group, plan.through, 1, 1) for plan in active)
-        return [GoldRun(tuple(plan.group for plan in active), first, last, parts)]
+    if len(active) > 1 and all(len(plan.ranges) == 1 for plan in active):
+        first = min(plan.ranges[0][0] for plan in active)
+        last = max(plan.ranges[0][1] for plan in active)
+        span = (last - first).days + 1
+        if all(span - len(plan.dates) <= max_gap for plan in active):
+            parts = tuple((plan.group, plan.through, 1, 1) for plan in active)
+            return [GoldRun(tuple(plan.group for plan in active), first, last, parts)]
     return [
         GoldRun((plan.group,), first, last, ((plan.group, plan.through, n + 1, len(plan.ranges)),))
         for plan in active

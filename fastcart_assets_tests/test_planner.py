@@ -87,7 +87,7 @@ def test_customer_snapshots_run_from_the_earliest_touched_date_through_today():
     assert empty.ranges == () and empty.through == 9
 
 
-def test_gold_groups_share_a_run_when_they_recompute_the_same_dates():
+def test_gold_groups_share_a_run_when_their_dates_differ_by_at_most_the_gap():
     today_only = planner.Touched((TODAY,), through=12)
     plans = [
         planner.gold_plan(SALES_PERFORMANCE, today_only, TODAY),
@@ -97,6 +97,22 @@ def test_gold_groups_share_a_run_when_they_recompute_the_same_dates():
     assert run.groups == (SALES_PERFORMANCE, CUSTOMER_ANALYTICS)
     assert (run.first, run.last) == (TODAY, TODAY)
     assert run.plan_parts == ((SALES_PERFORMANCE, 12, 1, 1), (CUSTOMER_ANALYTICS, 12, 1, 1))
+    yesterday = planner.Touched((d(8), d(9)), through=14)
+    plans = [
+        planner.gold_plan(g, yesterday, TODAY) for g in (SALES_PERFORMANCE, CUSTOMER_ANALYTICS)
+    ]
+    [run] = planner.gold_runs(plans)  # sales d8-d9 and snapshots d8-d10: one run over d8-d10
+    assert (run.groups, run.first, run.last) == (
+        (SALES_PERFORMANCE, CUSTOMER_ANALYTICS),
+        d(8),
+        TODAY,
+    )
+    older = planner.Touched((d(6), d(7)), through=15)  # snapshots would add 3 dates to sales
+    plans = [planner.gold_plan(g, older, TODAY) for g in (SALES_PERFORMANCE, CUSTOMER_ANALYTICS)]
+    assert [(r.groups, r.first, r.last) for r in planner.gold_runs(plans)] == [
+        ((SALES_PERFORMANCE,), d(6), d(7)),
+        ((CUSTOMER_ANALYTICS,), d(6), TODAY),
+    ]
     late = planner.Touched((d(2), d(9)), through=13)
     plans = [planner.gold_plan(g, late, TODAY) for g in (SALES_PERFORMANCE, CUSTOMER_ANALYTICS)]
     runs = planner.gold_runs(plans)

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -48,7 +49,7 @@ from fastcart_assets.bronze.reader import (
     PartitionProgress,
     read_batches,
 )
-from fastcart_assets.bronze.records import KafkaRecord, build_batch
+from fastcart_assets.bronze.records import BronzeBatch, KafkaRecord, build_batch
 from fastcart_assets.bronze.table import (
     BronzeTable,
     StoredPosition,
@@ -238,8 +239,8 @@ def ingest_new_messages(
         ingestion_date: the Bronze partition the rows go to (today's, for new data).
         table: what the table is (schema, payload parser, consumer group).
         batch_size: messages per Delta commit at most.
-        batch_bytes: bytes of messages per Delta commit at most (memory holds two batches:
-            one being written while the next is read).
+        batch_bytes: bytes of messages per Delta commit at most (memory holds three batches:
+            one being appended, one being parsed, one being read).
         idle_timeout_s: this long without a message ends partitions already past the
             end offsets seen at the start (the embedded broker under-reports them).
         stall_timeout_s: fail when no message arrives this long while data is still missing.
@@ -281,48 +282,75 @@ def ingest_new_messages(
 
 
 class _WritesBehind:
-    """Writes each batch on one background thread while the read loop fills the next.
+    """Builds and appends each batch behind the read loop, in two stages on two threads.
 
-    Batches are written one at a time, in the order they were read (each waits for the one
-    before), so commits keep their offsets contiguous and a crash anywhere leaves what a crash
-    between two batches leaves. At most two batches are in memory: one being written, one being
-    read. A failed write is raised in the read loop at its next batch, or when the block ends;
-    the block waits for the batch in flight even when the read loop failed, so that the rows
-    committed are known. `on_batch` runs on the caller's thread, after each commit.
+    While the read loop fills batch n+2, batch n+1 is parsed into Arrow (the builder thread)
+    and batch n is appended (the appender thread; delta-rs and Arrow's JSON reader release the
+    GIL, so the stages overlap on two cores). Appends run one at a time in the order batches
+    were read, and batch n+1's append starts only after batch n's succeeded, so commits keep
+    their offsets contiguous and a crash anywhere leaves what a crash between two batches
+    leaves. At most three batches are in memory. A failed build or append is raised in the
+    read loop at its next batch, or when the block ends; the block waits for the work in
+    flight even when the read loop failed, so that the rows committed are known. `on_batch`
+    runs on the caller's thread, after each commit it observes.
     """
 
     def __init__(self, writer: _BatchWriter, on_batch: Callable[[IngestResult], None] | None):
         self.writer, self.on_batch = writer, on_batch
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bronze-writer")
-        self.in_flight: Future | None = None
+        self.builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bronze-build")
+        self.appender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bronze-append")
+        self.building: Future | None = None  # its result: the Future of its append
+        self.appends: list[Future] = []  # submitted, not yet reported to `on_batch`
 
     def hand_over(self, records: list[KafkaRecord]) -> None:
-        self._wait()
-        self.in_flight = self.pool.submit(self.writer.write, records)
+        self._wait_for_build()
+        self._report_commits()
+        self.building = self.builder.submit(self._build_then_append, records)
 
-    def _wait(self) -> None:
-        if self.in_flight is not None:
-            in_flight, self.in_flight = self.in_flight, None
-            in_flight.result()
+    def _build_then_append(self, records: list[KafkaRecord]) -> Future:
+        """Parse `records`, wait for the previous append, then start this batch's append."""
+        started = time.monotonic()
+        batch = self.writer.build(records)
+        built_in = time.monotonic() - started
+        if self.appends:
+            self.appends[-1].result()  # a failed append stops every later one
+        return self.appender.submit(self.writer.append, batch, len(records), built_in)
+
+    def _wait_for_build(self) -> None:
+        if self.building is not None:
+            building, self.building = self.building, None
+            self.appends.append(building.result())
+
+    def _report_commits(self, wait: bool = False) -> None:
+        """Raise a failed append; call `on_batch` for each finished one, in order."""
+        while self.appends and (wait or self.appends[0].done()):
+            progress = self.appends.pop(0).result()
             if self.on_batch:
-                self.on_batch(self.writer.result)
+                self.on_batch(progress)
 
     def __enter__(self) -> _WritesBehind:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            self._wait()
+            try:
+                self._wait_for_build()
+            finally:  # a failed build still leaves the appends before it to finish
+                for append in self.appends:
+                    futures_wait([append])
+            self._report_commits(wait=True)
         except Exception:
             if exc is None:
                 raise
             log.exception("a Bronze write failed while the read loop was failing")
         finally:
-            self.pool.shutdown(wait=True)
+            self.builder.shutdown(wait=True)
+            self.appender.shutdown(wait=True)
 
 
 class _BatchWriter:
-    """Turns a buffer of messages into one Delta append on the Bronze table."""
+    """Turns a buffer of messages into an Arrow batch (`build`) and that into one Delta append
+    on the Bronze table (`append`)."""
 
     def __init__(self, spark, table_path, table, ingestion_date, extra_columns, result, now):
         self.spark = spark
@@ -333,8 +361,7 @@ class _BatchWriter:
         self.result = result
         self.now = now
 
-    def write(self, records: list[KafkaRecord]) -> None:
-        started = time.monotonic()
+    def build(self, records: list[KafkaRecord]) -> BronzeBatch:
         batch = build_batch(
             records,
             self.table.parse,
@@ -344,20 +371,27 @@ class _BatchWriter:
             incarnation=self.result.incarnation,
             known_extra_columns=self.extra_columns,
         )
+        self.extra_columns = batch.extra_columns  # the next batch keeps them
+        return batch
+
+    def append(self, batch: BronzeBatch, rows: int, built_in: float = 0.0) -> IngestResult:
+        """Commit `batch` (`rows` messages, parsed in `built_in` seconds); returns the progress
+        as of this commit."""
+        started = time.monotonic()
         append_batch(self.spark, batch.table, self.table_path)
-        self.extra_columns = batch.extra_columns
         result = self.result
         result.extra_columns = batch.extra_columns
-        result.rows_written += len(records)
+        result.rows_written += rows
         result.malformed += batch.malformed
         result.batches += 1
-        result.write_seconds += time.monotonic() - started
+        result.write_seconds += built_in + time.monotonic() - started
         log.info(
             "Bronze batch %d: %d rows committed (%d so far)",
             result.batches,
-            len(records),
+            rows,
             result.rows_written,
         )
+        return replace(result)
 
 
 def _commit_for_monitoring(

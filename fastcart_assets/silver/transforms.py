@@ -226,9 +226,20 @@ def silver_rows(classified: DataFrame, now: datetime) -> DataFrame:
 
 
 def newest_per_key(rows: DataFrame) -> DataFrame:
-    """One row per (order_id, timestamp): the latest ingested (ties: higher partition, offset)."""
-    window = Window.partitionBy(*KEY).orderBy(*[F.col(c).desc() for c in WINNER_ORDER])
-    return rows.withColumn("_rank", F.row_number().over(window)).where("_rank = 1").drop("_rank")
+    """One row per (order_id, timestamp): the latest ingested (ties: higher partition, offset).
+
+    Only the rows of a key that appears more than once are ranked: a window over every row
+    sorts the whole batch with all its columns (0.75 s of a 200,000-row day on Sail), while
+    finding the repeated keys is a hash aggregation of two columns. `rows` has no null key
+    (the hard rules reject a missing order id or timestamp).
+    """
+    key = list(KEY)
+    repeated = rows.groupBy(*key).count().where(F.col("count") > 1).select(*key)
+    single = rows.join(repeated, key, "left_anti")
+    window = Window.partitionBy(*key).orderBy(*[F.col(c).desc() for c in WINNER_ORDER])
+    contested = rows.join(repeated, key, "left_semi")
+    ranked = contested.withColumn("_rank", F.row_number().over(window)).where("_rank = 1")
+    return single.unionByName(ranked.drop("_rank"))
 
 
 def newer_than(source: str, target: str) -> str:

@@ -182,6 +182,15 @@ def _utc(now: datetime) -> Column:
     return F.lit(moment).cast("timestamp")
 
 
+def kept_slim(classified: DataFrame) -> DataFrame:
+    """`classified` with `_raw` and ORIGINAL, which only the rejected table keeps, set null on
+    the rows passing the hard rules: the copy a Silver step stores is about half as large."""
+    rejected = F.size("rejection_reasons") > 0
+    return classified.withColumns(
+        {name: F.when(rejected, F.col(name)) for name in ("_raw", ORIGINAL)}
+    )
+
+
 def rejected_rows(classified: DataFrame, now: datetime) -> DataFrame:
     """Rows failing any hard rule, as SILVER_REJECTED_SCHEMA: Bronze's fields as they were,
     every failed hard rule, `rejected_at` = now, `silver_ingestion_date` = the Bronze date."""

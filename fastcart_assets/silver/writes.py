@@ -11,7 +11,8 @@ deleted (silver/erasure.py), its Gold dates reported as touched.
 When every kept row is a new key (the usual micro-batch), the MERGE is a plain append.
 
 Spark actions per run: the classified batch and the decided changes are written once to
-scratch Parquet (Sail's `cache()` recomputes), then read by small aggregations and the writes.
+scratch Parquet (Sail's `cache()` recomputes), then read by small aggregations and the writes;
+the classified copy keeps `_raw` and the original payload only on rejected rows.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from fastcart_assets.silver.transforms import (
     UNCHANGED,
     classify,
     in_dates,
+    kept_slim,
     merge_actions,
     newest_per_key,
     rejected_rows,
@@ -156,7 +158,7 @@ def write_silver_partition(
             return result
         bronze = bronze.where(in_dates("ingestion_date", dates))
         with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
-            classified = stored(classify(typed_events(bronze)), f"{scratch}/classified")
+            classified = stored(kept_slim(classify(typed_events(bronze))), f"{scratch}/classified")
             span = _count_rules(classified, result)
             if result.rejected_by_reason.get(ERASED_RULE):  # Silver keeps no erased record
                 result.removed, removed_touched = remove_erased(

@@ -14,7 +14,7 @@ from fastcart_assets.bronze import ingest
 from fastcart_assets.bronze.ingest import ingest_new_messages
 from fastcart_assets.bronze.parse import to_bronze_batch
 from fastcart_assets.bronze.position import bronze_next_offsets
-from fastcart_assets.bronze.records import KafkaRecord
+from fastcart_assets.bronze.records import KafkaRecord, build_batch
 from fastcart_assets.bronze.table import append_batch
 from fastcart_assets.partitions import today_utc
 from fastcart_assets.silver.checks import reconcile
@@ -240,3 +240,32 @@ def test_a_failed_write_fails_the_run_and_keeps_the_batches_before_it(
     rows = bronze(spark, settings).collect()
     assert sorted(r.kafka_offset for r in rows) == list(range(50))
     assert sorted(r._raw for r in rows) == sorted(v.decode() for v in values)
+
+
+def test_a_failed_parse_fails_the_run_after_the_batches_before_it_are_committed(
+    spark, settings, kafka, monkeypatch
+):
+    """Batch n+1 is parsed while batch n is appended: when the third parse fails (a bug, say),
+    the run fails with that error once the two batches before it are committed, and nothing
+    after them is; the next run takes every other message once."""
+    values = clean_values(50)
+    produce(kafka, values, partitions=1)
+    table = settings.table_path(BRONZE.path)
+    calls = 0
+
+    def failing_build(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("parser bug")
+        return build_batch(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "build_batch", failing_build)
+    with pytest.raises(RuntimeError, match="parser bug"):
+        ingest_new_messages(spark, kafka, table, today_utc(), batch_size=10)
+    assert sorted(r.kafka_offset for r in bronze(spark, settings).collect()) == list(range(20))
+
+    monkeypatch.setattr(ingest, "build_batch", build_batch)
+    result = ingest_new_messages(spark, kafka, table, today_utc())
+    assert result.rows_written == 30
+    assert sorted(r.kafka_offset for r in bronze(spark, settings).collect()) == list(range(50))

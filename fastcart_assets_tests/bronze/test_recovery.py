@@ -210,62 +210,43 @@ def test_silver_accounts_for_two_incarnations_in_one_day(spark, settings, kafka)
     assert silver.where(F.col("kafka_offset") == 0).count() == 2
 
 
-def test_a_failed_write_fails_the_run_and_keeps_the_batches_before_it(
-    spark, settings, kafka, monkeypatch
+@pytest.mark.parametrize(
+    ("stage", "real", "failing_call", "error", "committed"),
+    [
+        ("append_batch", append_batch, 2, OSError("No space left on device"), 10),
+        ("build_batch", build_batch, 3, RuntimeError("parser bug"), 20),
+    ],
+    ids=["append", "parse"],
+)
+def test_a_failed_stage_fails_the_run_and_keeps_the_batches_before_it(
+    spark, settings, kafka, monkeypatch, stage, real, failing_call, error, committed
 ):
-    """Batches are written behind the read loop: when the second append fails (a full disk,
-    say), the run fails with that error, the first batch stays committed and nothing after it
-    is; the next run takes every other message once."""
+    """Batch n+1 is parsed while batch n is appended, behind the read loop: when an append
+    fails (a full disk, say) or a parse does (a bug), the run fails with that error once the
+    batches before it are committed, and nothing after them is; the next run takes every other
+    message once."""
     values = clean_values(50)
     produce(kafka, values, partitions=1)
     table = settings.table_path(BRONZE.path)
     calls = 0
 
-    def failing_append(*args, **kwargs):
+    def failing(*args, **kwargs):
         nonlocal calls
         calls += 1
-        if calls == 2:
-            raise OSError("No space left on device")
-        return append_batch(*args, **kwargs)
+        if calls == failing_call:
+            raise error
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(ingest, "append_batch", failing_append)
-    with pytest.raises(OSError, match="No space left"):
+    monkeypatch.setattr(ingest, stage, failing)
+    with pytest.raises(type(error), match=str(error)):
         ingest_new_messages(spark, kafka, table, today_utc(), batch_size=10)
-    assert calls == 2  # the read loop stopped at the failed batch
-    assert sorted(r.kafka_offset for r in bronze(spark, settings).collect()) == list(range(10))
+    assert calls == failing_call  # the read loop stopped at the failed batch
+    offsets = sorted(r.kafka_offset for r in bronze(spark, settings).collect())
+    assert offsets == list(range(committed))
 
-    monkeypatch.setattr(ingest, "append_batch", append_batch)
+    monkeypatch.setattr(ingest, stage, real)
     result = ingest_new_messages(spark, kafka, table, today_utc())
-    assert result.rows_written == 40
+    assert result.rows_written == 50 - committed
     rows = bronze(spark, settings).collect()
     assert sorted(r.kafka_offset for r in rows) == list(range(50))
     assert sorted(r._raw for r in rows) == sorted(v.decode() for v in values)
-
-
-def test_a_failed_parse_fails_the_run_after_the_batches_before_it_are_committed(
-    spark, settings, kafka, monkeypatch
-):
-    """Batch n+1 is parsed while batch n is appended: when the third parse fails (a bug, say),
-    the run fails with that error once the two batches before it are committed, and nothing
-    after them is; the next run takes every other message once."""
-    values = clean_values(50)
-    produce(kafka, values, partitions=1)
-    table = settings.table_path(BRONZE.path)
-    calls = 0
-
-    def failing_build(*args, **kwargs):
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise RuntimeError("parser bug")
-        return build_batch(*args, **kwargs)
-
-    monkeypatch.setattr(ingest, "build_batch", failing_build)
-    with pytest.raises(RuntimeError, match="parser bug"):
-        ingest_new_messages(spark, kafka, table, today_utc(), batch_size=10)
-    assert sorted(r.kafka_offset for r in bronze(spark, settings).collect()) == list(range(20))
-
-    monkeypatch.setattr(ingest, "build_batch", build_batch)
-    result = ingest_new_messages(spark, kafka, table, today_utc())
-    assert result.rows_written == 30
-    assert sorted(r.kafka_offset for r in bronze(spark, settings).collect()) == list(range(50))

@@ -168,7 +168,7 @@ def test_catch_up_then_sensor_cycle_on_the_postgres_instance(postgres_home, sett
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         records = instance.get_run_records()
-        assert len(records) >= 3
+        assert len(records) >= 2  # Bronze with Silver, then Gold (its groups together or apart)
         assert {r.dagster_run.status for r in records} == {dg.DagsterRunStatus.SUCCESS}
         with (
             psycopg2.connect(

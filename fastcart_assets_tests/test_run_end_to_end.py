@@ -152,8 +152,11 @@ def test_an_event_dated_2001_is_flagged_and_never_reaches_gold(settings, kafka):
     silver = spark.read.format("delta").load(settings.table_path("silver/ecommerce_sales"))
     flags = {r.order_id: r.dq_failures for r in silver.collect()}
     assert flags["ORD-00000077"] == ["stale_timestamp"]
+    # Never 2001. Today may hold the zeros of a date recomputed without data: both Gold groups
+    # ran over yesterday..today in one run.
     for table in ("daily_product_revenue", "hourly_order_trends", "conversion_metrics"):
-        assert set(_gold(spark, settings, table)) == {yesterday}  # never 2001
+        dates = set(_gold(spark, settings, table))
+        assert yesterday in dates and dates <= {yesterday, today_utc()}, table
     snapshots = settings.table_path("gold/customer_analytics/customer_segments")
     days = {r.snapshot_date for r in spark.read.format("delta").load(snapshots).collect()}
     assert min(days) == yesterday

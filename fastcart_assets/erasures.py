@@ -23,6 +23,8 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 
+import pyarrow.compute as pc
+from deltalake import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -83,6 +85,22 @@ def erased_records(spark: SparkSession, table_path: str) -> DataFrame:
     log = spark.read.format("delta").load(path)
     mine = log.where(F.col("bronze_table") == F.lit(table_name(table_path)))
     return mine.select(*columns).distinct()
+
+
+def erased_keys(table_path: str) -> set[tuple]:
+    """The RECORD_KEY of every erased record of the Bronze table at `table_path`, read with
+    delta-rs (no engine): for the few rows a reader checks one by one."""
+    path = forgotten_path(table_path)
+    if not table_exists(path):
+        return set()
+    record = (
+        DeltaTable(path)
+        .to_pyarrow_dataset()
+        .to_table(
+            columns=list(RECORD_KEY), filter=pc.field("bronze_table") == table_name(table_path)
+        )
+    )
+    return {tuple(row[c] for c in RECORD_KEY) for row in record.to_pylist()}
 
 
 def with_erased_flag(

@@ -195,7 +195,7 @@ def test_forget_erases_a_customer_everywhere_and_for_good(tmp_path, monkeypatch,
     # Nothing brings the customer back: the topic still holds every message, and Bronze's
     # resume point in some partition is an erased row (checked by its key alone).
     bronze_path = lake.table_path(BRONZE.path)
-    positions = stored_positions(spark, bronze_path, lake.kafka_topic, 1)
+    positions = stored_positions(bronze_path, lake.kafka_topic, 1)
     assert any(p.erased for p in positions.values())
     rows_before = spark.read.format("delta").load(bronze_path).count()
     _produce(

@@ -172,11 +172,11 @@ def _verify_positions(
     return problems
 
 
-def _plan(spark, consumer, kafka, table_path, offset_reset) -> tuple[PositionPlan, dict]:
+def _plan(consumer, kafka, table_path, offset_reset) -> tuple[PositionPlan, dict]:
     """Decide the start offsets (see bronze.offsets); returns the plan and the watermarks."""
     topic = kafka.topic
     state = read_topic_state(table_path, topic)
-    positions = stored_positions(spark, table_path, topic, state.incarnation)
+    positions = stored_positions(table_path, topic, state.incarnation)
     marks = watermarks(consumer, kafka, topic, partitions_of(kafka, topic))
     current_id = topic_id(kafka, topic)
     mismatches = {}
@@ -253,9 +253,9 @@ def ingest_new_messages(
         raise ValueError(f"offset_reset must be one of {OFFSET_RESETS}, not {offset_reset!r}")
     topic = kafka.topic
     limits = BatchLimits(batch_size, batch_bytes)
-    extra_columns = extra_columns_of(spark, table_path, table.schema)
+    extra_columns = extra_columns_of(table_path, table.schema)
     with closing_consumer(bronze_consumer(kafka, table.consumer_group, limits)) as consumer:
-        plan, marks = _plan(spark, consumer, kafka, table_path, offset_reset)
+        plan, marks = _plan(consumer, kafka, table_path, offset_reset)
         if plan.error:
             raise OffsetsOutOfRange(plan.error)
         result, state, persisted = _begin(consumer, topic, table_path, plan, marks, now())

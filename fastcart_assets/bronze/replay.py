@@ -135,7 +135,7 @@ def replay_partition(
     if not ranges:
         return result
     kept = _kept_timestamps(current, day)
-    extras = extra_columns_of(spark, table_path, table.schema)
+    extras = extra_columns_of(table_path, table.schema)
     with scratch_dir(posixpath.dirname(table_path.rstrip("/")), "bronze-replay") as scratch:
         stage = _Stage(f"{scratch}/replayed", table, day, state.incarnation, kept, extras)
         limits = BatchLimits(bytes=batch_bytes)

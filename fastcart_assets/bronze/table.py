@@ -3,7 +3,8 @@
 - `append_batch`: one Delta commit of a batch, written with delta-rs from the run's Arrow
   table; columns the table lacks are added first.
 - `stored_positions`: per Kafka partition, the last record the table holds of the topic's
-  current incarnation (the resume point).
+  current incarnation (the resume point); `last_offsets` its offset alone. Both read the table
+  with delta-rs, so a run resumes without waiting for the engine to start.
 - `read_topic_state` / `write_topic_state`: the topic's incarnation and reset decisions, kept as
   a table property (`fastcart.kafka.<topic>`) so that they travel with the table and commit
   atomically. Sail and delta-rs keep table properties on append and overwrite.
@@ -11,11 +12,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import operator
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, Field, write_deltalake
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -25,7 +29,7 @@ from pyspark.sql.types import StructType
 from fastcart_assets.bronze.offsets import TopicState
 from fastcart_assets.bronze.records import PayloadParser
 from fastcart_assets.delta import ensure_table, table_exists
-from fastcart_assets.erasures import ERASED, erased_records, with_erased_flag
+from fastcart_assets.erasures import RECORD_KEY, erased_keys
 from fastcart_assets.schemas import INGESTION_COLUMNS, KAFKA_COORDINATES
 
 log = logging.getLogger(__name__)
@@ -75,30 +79,77 @@ class StoredPosition:
     erased: bool = False  # blanked by `fastcart forget`: `raw` says nothing about the message
 
 
-def stored_positions(
-    spark: SparkSession, table_path: str, topic: str, incarnation: int
-) -> dict[int, StoredPosition]:
-    """The highest offset Bronze holds per Kafka partition of `topic` in `incarnation`."""
+def _column_names(table: DeltaTable) -> list[str]:
+    return [field.name for field in table.schema().fields]
+
+
+def last_offsets(table_path: str, topic: str, incarnation: int) -> dict[int, int]:
+    """The highest offset the table holds per Kafka partition of `topic` in `incarnation`
+    (rows written before `kafka_incarnation` existed belong to the first). Read with
+    delta-rs, four columns: no engine needed."""
+    table = DeltaTable(table_path)
+    has_incarnation = "kafka_incarnation" in _column_names(table)
+    columns = ["kafka_partition", "kafka_offset"]
+    offsets = table.to_pyarrow_dataset().to_table(
+        columns=columns + (["kafka_incarnation"] if has_incarnation else []),
+        filter=pc.field("kafka_topic") == topic,
+    )
+    if has_incarnation:
+        of_incarnation = pc.equal(pc.fill_null(offsets["kafka_incarnation"], 1), incarnation)
+        offsets = offsets.filter(of_incarnation)
+    elif incarnation != 1:
+        return {}
+    grouped = offsets.group_by("kafka_partition").aggregate([("kafka_offset", "max")])
+    return dict(
+        zip(
+            grouped["kafka_partition"].to_pylist(),
+            grouped["kafka_offset_max"].to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def stored_positions(table_path: str, topic: str, incarnation: int) -> dict[int, StoredPosition]:
+    """The last record Bronze holds per Kafka partition of `topic` in `incarnation`: its offset,
+    value and key, and whether `fastcart forget` erased it. Read with delta-rs, so a run starts
+    reading Kafka while the engine is still starting."""
     if not table_exists(table_path):
         return {}
-    bronze = spark.read.format("delta").load(table_path)
-    bronze = bronze.where((F.col("kafka_topic") == topic) & (incarnation_of(bronze) == incarnation))
-    last = bronze.groupBy("kafka_partition").agg(F.max("kafka_offset").alias("kafka_offset"))
-    found = bronze.join(last, ["kafka_partition", "kafka_offset"])
-    erased = with_erased_flag(found, erased_records(spark, table_path))
-    rows = erased.select("kafka_partition", "kafka_offset", "_raw", "kafka_key", ERASED).collect()
-    return {
-        row.kafka_partition: StoredPosition(row.kafka_offset, row._raw, row.kafka_key, row[ERASED])
-        for row in rows
-    }
+    last = last_offsets(table_path, topic, incarnation)
+    if not last:
+        return {}
+    table = DeltaTable(table_path)
+    has_incarnation = "kafka_incarnation" in _column_names(table)
+    wanted = functools.reduce(
+        operator.or_,
+        [
+            (pc.field("kafka_partition") == partition) & (pc.field("kafka_offset") == offset)
+            for partition, offset in last.items()
+        ],
+    )
+    columns = [*RECORD_KEY, "_raw", "kafka_key"]
+    rows = table.to_pyarrow_dataset().to_table(
+        columns=columns + (["kafka_incarnation"] if has_incarnation else []),
+        filter=(pc.field("kafka_topic") == topic) & wanted,
+    )
+    if has_incarnation:  # an older incarnation may hold the same partition and offset
+        rows = rows.filter(pc.equal(pc.fill_null(rows["kafka_incarnation"], 1), incarnation))
+    erased = erased_keys(table_path)
+    positions = {}
+    for row in rows.select([*columns]).to_pylist():
+        key = tuple(row[c] for c in RECORD_KEY)
+        positions[row["kafka_partition"]] = StoredPosition(
+            row["kafka_offset"], row["_raw"], row["kafka_key"], key in erased
+        )
+    return positions
 
 
-def extra_columns_of(spark: SparkSession, table_path: str, schema: StructType) -> list[str]:
+def extra_columns_of(table_path: str, schema: StructType) -> list[str]:
     """Columns the table gained through schema evolution (not in `schema`), in table order."""
     if not table_exists(table_path):
         return []
     known = set(schema.fieldNames())
-    return [c for c in spark.read.format("delta").load(table_path).columns if c not in known]
+    return [name for name in _column_names(DeltaTable(table_path)) if name not in known]
 
 
 def append_batch(spark: SparkSession, batch: pa.Table, table_path: str) -> None:

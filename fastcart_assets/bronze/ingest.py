@@ -304,16 +304,17 @@ class _WritesBehind:
 
     def hand_over(self, records: list[KafkaRecord]) -> None:
         self._wait_for_build()
+        previous = self.appends[-1] if self.appends else None
         self._report_commits()
-        self.building = self.builder.submit(self._build_then_append, records)
+        self.building = self.builder.submit(self._build_then_append, records, previous)
 
-    def _build_then_append(self, records: list[KafkaRecord]) -> Future:
+    def _build_then_append(self, records: list[KafkaRecord], previous: Future | None) -> Future:
         """Parse `records`, wait for the previous append, then start this batch's append."""
         started = time.monotonic()
         batch = self.writer.build(records)
         built_in = time.monotonic() - started
-        if self.appends:
-            self.appends[-1].result()  # a failed append stops every later one
+        if previous is not None:
+            previous.result()  # a failed append stops every later one
         return self.appender.submit(self.writer.append, batch, len(records), built_in)
 
     def _wait_for_build(self) -> None:
@@ -336,8 +337,7 @@ class _WritesBehind:
             try:
                 self._wait_for_build()
             finally:  # a failed build still leaves the appends before it to finish
-                for append in self.appends:
-                    futures_wait([append])
+                futures_wait(self.appends)
             self._report_commits(wait=True)
         except Exception:
             if exc is None:

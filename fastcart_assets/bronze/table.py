@@ -83,30 +83,34 @@ def _column_names(table: DeltaTable) -> list[str]:
     return [field.name for field in table.schema().fields]
 
 
-def last_offsets(table_path: str, topic: str, incarnation: int) -> dict[int, int]:
-    """The highest offset the table holds per Kafka partition of `topic` in `incarnation`
-    (rows written before `kafka_incarnation` existed belong to the first). Read with
-    delta-rs, four columns: no engine needed."""
-    table = DeltaTable(table_path)
+def _rows_of_incarnation(
+    table: DeltaTable, topic: str, incarnation: int, columns: list[str], where=None
+) -> pa.Table:
+    """`columns` of the rows of `topic` in `incarnation` matching `where`, read with delta-rs
+    (the Arrow form of `incarnation_of`: rows written before `kafka_incarnation` existed
+    belong to the first)."""
     has_incarnation = "kafka_incarnation" in _column_names(table)
-    columns = ["kafka_partition", "kafka_offset"]
-    offsets = table.to_pyarrow_dataset().to_table(
+    selected = pc.field("kafka_topic") == topic
+    rows = table.to_pyarrow_dataset().to_table(
         columns=columns + (["kafka_incarnation"] if has_incarnation else []),
-        filter=pc.field("kafka_topic") == topic,
+        filter=selected if where is None else selected & where,
     )
     if has_incarnation:
-        of_incarnation = pc.equal(pc.fill_null(offsets["kafka_incarnation"], 1), incarnation)
-        offsets = offsets.filter(of_incarnation)
+        rows = rows.filter(pc.equal(pc.fill_null(rows["kafka_incarnation"], 1), incarnation))
     elif incarnation != 1:
-        return {}
-    grouped = offsets.group_by("kafka_partition").aggregate([("kafka_offset", "max")])
-    return dict(
-        zip(
-            grouped["kafka_partition"].to_pylist(),
-            grouped["kafka_offset_max"].to_pylist(),
-            strict=True,
-        )
+        rows = rows.slice(0, 0)
+    return rows.select(columns)
+
+
+def last_offsets(table_path: str, topic: str, incarnation: int) -> dict[int, int]:
+    """The highest offset the table holds per Kafka partition of `topic` in `incarnation`,
+    read with delta-rs from three columns: no engine needed."""
+    offsets = _rows_of_incarnation(
+        DeltaTable(table_path), topic, incarnation, ["kafka_partition", "kafka_offset"]
     )
+    grouped = offsets.group_by("kafka_partition").aggregate([("kafka_offset", "max")])
+    partitions, highest = grouped["kafka_partition"], grouped["kafka_offset_max"]
+    return dict(zip(partitions.to_pylist(), highest.to_pylist(), strict=True))
 
 
 def stored_positions(table_path: str, topic: str, incarnation: int) -> dict[int, StoredPosition]:
@@ -118,8 +122,6 @@ def stored_positions(table_path: str, topic: str, incarnation: int) -> dict[int,
     last = last_offsets(table_path, topic, incarnation)
     if not last:
         return {}
-    table = DeltaTable(table_path)
-    has_incarnation = "kafka_incarnation" in _column_names(table)
     wanted = functools.reduce(
         operator.or_,
         [
@@ -128,20 +130,17 @@ def stored_positions(table_path: str, topic: str, incarnation: int) -> dict[int,
         ],
     )
     columns = [*RECORD_KEY, "_raw", "kafka_key"]
-    rows = table.to_pyarrow_dataset().to_table(
-        columns=columns + (["kafka_incarnation"] if has_incarnation else []),
-        filter=(pc.field("kafka_topic") == topic) & wanted,
-    )
-    if has_incarnation:  # an older incarnation may hold the same partition and offset
-        rows = rows.filter(pc.equal(pc.fill_null(rows["kafka_incarnation"], 1), incarnation))
+    rows = _rows_of_incarnation(DeltaTable(table_path), topic, incarnation, columns, wanted)
     erased = erased_keys(table_path)
-    positions = {}
-    for row in rows.select([*columns]).to_pylist():
-        key = tuple(row[c] for c in RECORD_KEY)
-        positions[row["kafka_partition"]] = StoredPosition(
-            row["kafka_offset"], row["_raw"], row["kafka_key"], key in erased
+    return {
+        row["kafka_partition"]: StoredPosition(
+            row["kafka_offset"],
+            row["_raw"],
+            row["kafka_key"],
+            tuple(row[c] for c in RECORD_KEY) in erased,
         )
-    return positions
+        for row in rows.to_pylist()
+    }
 
 
 def extra_columns_of(table_path: str, schema: StructType) -> list[str]:

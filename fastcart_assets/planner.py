@@ -129,9 +129,9 @@ class GoldRun:
     plan_parts: tuple[tuple[str, int, int, int], ...]  # (group, through, part, parts)
 
 
-def gold_runs(plans: Sequence[GoldPlan], max_gap: int = MAX_GAP_DAYS) -> list[GoldRun]:
+def gold_runs(plans: Sequence[GoldPlan]) -> list[GoldRun]:
     """The runs that carry out `plans`: one per range; or one for all groups over the span of
-    their ranges when every plan is a single range and that span adds at most `max_gap` dates
+    their ranges when every plan is a single range and that span adds at most MAX_GAP_DAYS dates
     to each (fresh data: sales recompute yesterday and today, snapshots the same dates or one
     more; recomputing an untouched date costs less than another run)."""
     active = [plan for plan in plans if plan.ranges and plan.through is not None]
@@ -139,7 +139,7 @@ def gold_runs(plans: Sequence[GoldPlan], max_gap: int = MAX_GAP_DAYS) -> list[Go
         first = min(plan.ranges[0][0] for plan in active)
         last = max(plan.ranges[0][1] for plan in active)
         span = (last - first).days + 1
-        if all(span - len(plan.dates) <= max_gap for plan in active):
+        if all(span - len(plan.dates) <= MAX_GAP_DAYS for plan in active):
             parts = tuple((plan.group, plan.through, 1, 1) for plan in active)
             return [GoldRun(tuple(plan.group for plan in active), first, last, parts)]
     return [

@@ -182,7 +182,7 @@ def _utc(now: datetime) -> Column:
     return F.lit(moment).cast("timestamp")
 
 
-def kept_slim(classified: DataFrame) -> DataFrame:
+def originals_of_rejected_only(classified: DataFrame) -> DataFrame:
     """`classified` with `_raw` and ORIGINAL, which only the rejected table keeps, set null on
     the rows passing the hard rules: the copy a Silver step stores is about half as large."""
     rejected = F.size("rejection_reasons") > 0

@@ -46,9 +46,9 @@ from fastcart_assets.silver.transforms import (
     UNCHANGED,
     classify,
     in_dates,
-    kept_slim,
     merge_actions,
     newest_per_key,
+    originals_of_rejected_only,
     rejected_rows,
     replaces,
     silver_rows,
@@ -158,7 +158,8 @@ def write_silver_partition(
             return result
         bronze = bronze.where(in_dates("ingestion_date", dates))
         with scratch_dir(posixpath.dirname(silver_path.rstrip("/")), "silver") as scratch:
-            classified = stored(kept_slim(classify(typed_events(bronze))), f"{scratch}/classified")
+            classified = originals_of_rejected_only(classify(typed_events(bronze)))
+            classified = stored(classified, f"{scratch}/classified")
             span = _count_rules(classified, result)
             if result.rejected_by_reason.get(ERASED_RULE):  # Silver keeps no erased record
                 result.removed, removed_touched = remove_erased(

@@ -186,6 +186,7 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
     from fastcart_assets.definitions import build_definitions
     from fastcart_assets.generator.orders import EVENTS_PER_ORDER, MAX_ORDER_SPAN, GeneratorConfig
     from fastcart_assets.generator.producer import KafkaSink, generate
+    from fastcart_assets.instance import temporary_instance
     from fastcart_assets.pipeline import run_catch_up
     from fastcart_assets.resources.spark import spark_session, warm_up_seconds
     from fastcart_assets.settings import Settings
@@ -228,8 +229,7 @@ def run_bench(events: int, jvm: bool, log: Callable[[str], None]) -> BenchResult
                 kafka_bootstrap=kafka.bootstrap_servers,
                 kafka_topic=kafka.topic,
             )
-            (root / "dagster").mkdir()
-            with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
+            with temporary_instance(root / "dagster") as instance:
                 log("running the pipeline (fastcart run) ...")
                 # As in `fastcart run`, the engine starts inside the run, overlapping Bronze.
                 with RssSampler() as sampler:

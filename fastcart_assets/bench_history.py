@@ -55,10 +55,10 @@ def history_series(
 
 
 def _point(days: int, day_events: int, batch_events: int, log) -> HistoryPoint:
-    import dagster as dg
 
     from fastcart_assets.bench import private_kafka
     from fastcart_assets.definitions import build_definitions
+    from fastcart_assets.instance import temporary_instance
     from fastcart_assets.pipeline import run_catch_up
     from fastcart_assets.resources.spark import spark_session
     from fastcart_assets.settings import Settings
@@ -80,8 +80,7 @@ def _point(days: int, day_events: int, batch_events: int, log) -> HistoryPoint:
 
             batch_end = datetime.now(UTC) - timedelta(hours=1)
             _produce(kafka, batch_end, batch_events, seed=10_000, span=BATCH_SPAN)
-            (root / "dagster").mkdir()
-            with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
+            with temporary_instance(root / "dagster") as instance:
                 started = time.perf_counter()
                 outcome = run_catch_up(build_definitions(settings), instance)
                 point.catch_up_s = round(time.perf_counter() - started, 2)

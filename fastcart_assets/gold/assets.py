@@ -7,6 +7,7 @@ is evaluated per partition (a 3-date run records 3 evaluations per check) with n
 """
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import dagster as dg
@@ -41,6 +42,7 @@ from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.tables import SILVER, asset_key, expired_inputs, table_info
 
 PREVIEW_ROWS = 5
+WRITERS = 2  # tables of a step written at once
 PREVIEW = "preview"
 # Partitioned check specs are a Dagster preview feature; per-partition checks need them.
 PARTITIONED_CHECK_NOTICE = r"Specifying a partitions_def on an AssetCheckSpec"
@@ -97,18 +99,31 @@ def _materialize(context, session: SparkSession, lake: LakeResource, group: Gold
     if refusal := expired_inputs(SILVER, dates, applied):
         raise dg.Failure(refusal, allow_retries=False)
     selected = [t for t in tables_of(group) if asset_key(t.path) in context.selected_asset_keys]
-    with shared_frames(
-        session,
-        lake.table_path(SILVER.path),
-        lake.root,
-        orders=group.orders,
-        dates=dates,
-        store_events=group.reads_events,
-    ) as shared:
-        for table in selected:
-            path = lake.table_path(table.path)
-            write_partitions(table.build(shared, dates), path, table, dates)
-            yield _materialization(context, session, table, path, dates)
+    with (
+        shared_frames(
+            session,
+            lake.table_path(SILVER.path),
+            lake.root,
+            orders=group.orders,
+            dates=dates,
+            store_events=group.reads_events,
+        ) as shared,
+        ThreadPoolExecutor(WRITERS, thread_name_prefix="gold-write") as writers,
+    ):
+        # The engine writes the next tables while this thread records each written one in
+        # Dagster (its events are a few ms each); tables are recorded in their order.
+        paths = [lake.table_path(t.path) for t in selected]
+        writes = [
+            writers.submit(write_partitions, table.build(shared, dates), path, table, dates)
+            for table, path in zip(selected, paths, strict=True)
+        ]
+        try:
+            for table, path, written in zip(selected, paths, writes, strict=True):
+                written.result()
+                yield _materialization(context, session, table, path, dates)
+        except BaseException:  # a failed write or an interrupt: start no further table
+            writers.shutdown(cancel_futures=True)
+            raise
         yield from _evaluations(context, session, lake, shared, selected, dates)
 
 

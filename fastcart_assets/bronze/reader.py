@@ -11,8 +11,11 @@ metadata stops the loop.
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message
@@ -28,6 +31,11 @@ ASSUMED_MESSAGE_BYTES = 1 << 20
 # count or the time is up, so the last poll of a run (fewer messages left than asked for, then
 # the end-of-partition events) waits this long, not the idle timeout.
 POLL_TIMEOUT_S = 0.05
+# While reading, the youngest generation of Python's garbage collector is collected after this
+# many new container objects instead of 700. A batch holds 50,000 records (tuples the collector
+# must track), so with the default every batch set off hundreds of collections and several
+# full ones over the whole process heap: 15% of a Bronze step. Restored when the loop ends.
+GC_YOUNG_THRESHOLD = 50_000
 
 
 class IngestStalled(RuntimeError):
@@ -106,6 +114,39 @@ def read_batches(
         IngestStalled: no message for `stall_timeout_s` while a partition is short of its end;
             the message names the partitions and offsets. Batches already handed over stay.
     """
+    with _fewer_collections():
+        return _read(consumer, progress, on_batch, limits, idle_timeout_s, stall_timeout_s)
+
+
+class _FewerCollections:
+    """Raises the young-generation threshold while any read loop of this process runs."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._default = gc.get_threshold()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._readers == 0:
+                self._default = gc.get_threshold()
+                young, *older = self._default
+                gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), *older)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._readers -= 1
+                if self._readers == 0:
+                    gc.set_threshold(*self._default)
+
+
+_fewer_collections = _FewerCollections()
+
+
+def _read(consumer, progress, on_batch, limits, idle_timeout_s, stall_timeout_s) -> ReadStats:
     stats = ReadStats()
     pending = {p for p, state in progress.items() if not state.complete}
     buffer: list[KafkaRecord] = []
@@ -154,17 +195,18 @@ def _take(
     if partition not in pending:
         return None
     state = progress[partition]
+    offset = message.offset()
     error = message.error()
     if error is not None:
         if error.code() != KafkaError._PARTITION_EOF:
             raise KafkaException(error)
-        if message.offset() >= state.end_at_start:  # EOF carries the next offset
+        if offset >= state.end_at_start:  # EOF carries the next offset
             pending.discard(partition)
         return None
-    if state.stop_at is not None and message.offset() >= state.stop_at:
+    if state.stop_at is not None and offset >= state.stop_at:
         pending.discard(partition)
         return None
-    if not state.advance(message.offset()):
+    if not state.advance(offset):
         return None
     if state.complete:
         pending.discard(partition)

@@ -65,8 +65,9 @@ class KafkaRecord(NamedTuple):
     def size(self) -> int:
         """Bytes the record holds in memory, roughly (for byte-bounded batches)."""
         size = RECORD_OVERHEAD_BYTES + len(self.value or b"") + len(self.key or b"")
-        for key, value in self.headers or ():
-            size += len(key) + len(value or b"")
+        if self.headers:
+            for key, value in self.headers:
+                size += len(key) + len(value or b"")
         return size
 
 
@@ -77,9 +78,9 @@ def from_message(message: Message) -> KafkaRecord:
     write UTF-8, but the protocol allows any bytes): then `headers` is None and a warning names
     the record. A header key holding a NUL byte comes back cut at it (a client limitation).
     """
-    _, timestamp_ms = message.timestamp()
     try:
-        headers = tuple(_read_headers(message) or ())
+        headers = _read_headers(message)
+        headers = tuple(headers) if headers else ()
     except (SystemError, UnicodeDecodeError):
         log.warning(
             "partition %s offset %s: headers unreadable (a key is not UTF-8); stored as null",
@@ -87,14 +88,15 @@ def from_message(message: Message) -> KafkaRecord:
             message.offset(),
         )
         headers = None
+    # Positional: a run makes one per message, and keywords cost a third more.
     return KafkaRecord(
-        topic=message.topic(),
-        partition=message.partition(),
-        offset=message.offset(),
-        timestamp_ms=timestamp_ms,
-        key=message.key(),
-        value=message.value(),
-        headers=headers,
+        message.topic(),
+        message.partition(),
+        message.offset(),
+        message.timestamp()[1],
+        message.key(),
+        message.value(),
+        headers,
     )
 
 

@@ -17,7 +17,6 @@ from pyspark.sql import functions as F
 from fastcart_assets.delta import retention_applied
 from fastcart_assets.gold.build import (
     PartitionRows,
-    SharedFrames,
     shared_frames,
     write_partitions,
     written_partitions,
@@ -42,7 +41,7 @@ from fastcart_assets.resources.spark import SparkResource
 from fastcart_assets.tables import SILVER, asset_key, expired_inputs, table_info
 
 PREVIEW_ROWS = 5
-WRITERS = 2  # tables of a step written at once
+WORKERS = 2  # table writes and check evaluations of a step at once
 PREVIEW = "preview"
 # Partitioned check specs are a Dagster preview feature; per-partition checks need them.
 PARTITIONED_CHECK_NOTICE = r"Specifying a partitions_def on an AssetCheckSpec"
@@ -108,23 +107,24 @@ def _materialize(context, session: SparkSession, lake: LakeResource, group: Gold
             dates=dates,
             store_events=group.reads_events,
         ) as shared,
-        ThreadPoolExecutor(WRITERS, thread_name_prefix="gold-write") as writers,
+        ThreadPoolExecutor(WORKERS, thread_name_prefix="gold-engine") as engine,
     ):
-        # The engine writes the next tables while this thread records each written one in
-        # Dagster (its events are a few ms each); tables are recorded in their order.
-        paths = [lake.table_path(t.path) for t in selected]
-        writes = [
-            writers.submit(write_partitions, table.build(shared, dates), path, table, dates)
-            for table, path in zip(selected, paths, strict=True)
-        ]
+        # The engine writes the tables, then evaluates the checks, while this thread records
+        # each written table in Dagster (a few ms per event); all recorded in their order.
+        paths = {t.name: lake.table_path(t.path) for t in selected}
+        writes = {
+            t.name: engine.submit(write_partitions, t.build(shared, dates), paths[t.name], t, dates)
+            for t in selected
+        }
+        checks = _submit_checks(context, session, shared, selected, paths, writes, dates, engine)
         try:
-            for table, path, written in zip(selected, paths, writes, strict=True):
-                written.result()
-                yield _materialization(context, session, table, path, dates)
-        except BaseException:  # a failed write or an interrupt: start no further table
-            writers.shutdown(cancel_futures=True)
+            for table in selected:
+                writes[table.name].result()
+                yield _materialization(context, session, table, paths[table.name], dates)
+            yield from yield_evaluations(context, [e for c in checks for e in c.result()])
+        except BaseException:  # a failed write or an interrupt: start nothing further
+            engine.shutdown(cancel_futures=True)
             raise
-        yield from _evaluations(context, session, lake, shared, selected, dates)
 
 
 def _materialization(context, session, table: GoldTable, path: str, dates) -> dg.MaterializeResult:
@@ -165,25 +165,32 @@ def preview(table: GoldTable, written: PartitionRows) -> str:
     return "\n".join(lines) + (f"\n\n… and {more} more rows" if more > 0 else "")
 
 
-def _evaluations(context, session, lake, shared: SharedFrames, selected, dates):
-    """Every selected check on every partition of the run, as its own evaluation."""
-    written = {t.name: t for t in selected}
+def _submit_checks(context, session, shared, selected, paths, writes, dates, engine):
+    """Every selected check on every partition of the run, each evaluated on `engine` once the
+    tables it reads are written (the writes were submitted first, so a check waits only for
+    writes already running); one future per check, of its per-partition evaluations."""
+    by_name = {t.name: t for t in selected}
 
     def partitions_of(table: GoldTable):
-        frame = session.read.format("delta").load(lake.table_path(table.path))
+        frame = session.read.format("delta").load(paths[table.name])
         return frame.where(F.col(table.partition_column).isin(list(dates)))
 
-    evaluations = []
+    def evaluate(table: GoldTable, check: GoldCheck) -> list[dg.AssetCheckEvaluation]:
+        for name in (table.name, *check.reads):
+            writes[name].result()
+        others = {name: partitions_of(by_name[name]) for name in check.reads}
+        inputs = CheckInput(partitions_of(table), others, shared, dates, table.partition_column)
+        return _partition_evaluations(table, check.name, check.evaluate(inputs))
+
+    checks = []
     for table in selected:
         for check in table.checks:
-            missing = [name for name in check.reads if name not in written]
+            missing = [name for name in check.reads if name not in by_name]
             if missing:
                 context.log.warning("%s not evaluated: needs %s in the run", check.name, missing)
                 continue
-            others = {name: partitions_of(written[name]) for name in check.reads}
-            inputs = CheckInput(partitions_of(table), others, shared, dates, table.partition_column)
-            evaluations += _partition_evaluations(table, check.name, check.evaluate(inputs))
-    yield from yield_evaluations(context, evaluations)
+            checks.append(engine.submit(evaluate, table, check))
+    return checks
 
 
 def _partition_evaluations(table: GoldTable, name: str, outcomes: dict[date, Outcome]):

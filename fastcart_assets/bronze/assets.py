@@ -122,12 +122,12 @@ def materialize_bronze(
     if config.batch_size < 1 or config.batch_bytes < 1:
         raise dg.Failure("batch_size and batch_bytes must be positive")
     table_path = lake.table_path(info.path)
-    session = spark.spark_session
     try:
-        results = _ingest(context, config, session, kafka, table_path, table)
+        results = _ingest(context, config, spark, kafka, table_path, table)
     except (OffsetsOutOfRange, TopicError) as exc:
         # A data or setup problem: retrying cannot help, so fail without retries.
         raise dg.Failure(str(exc), allow_retries=False) from exc
+    session = spark.spark_session
     days = partition_dates(context)
     standard = table_metadata(info, table_path, table.schema, days)
     for day, result in zip(days, results, strict=True):
@@ -143,7 +143,7 @@ def materialize_bronze(
     )
 
 
-def _ingest(context, config, session, kafka, table_path, table) -> list[IngestResult]:
+def _ingest(context, config, spark: SparkResource, kafka, table_path, table) -> list[IngestResult]:
     today = today_utc()
     results: list[IngestResult] = []
     for day in partition_dates(context):
@@ -155,7 +155,7 @@ def _ingest(context, config, session, kafka, table_path, table) -> list[IngestRe
         if day == today:
             context.log.info("ingesting new messages of topic %s into %s", kafka.topic, day)
             result = ingest_new_messages(
-                session,
+                lambda: spark.spark_session,  # reading Kafka need not wait for the engine
                 kafka,
                 table_path,
                 day,
@@ -172,7 +172,12 @@ def _ingest(context, config, session, kafka, table_path, table) -> list[IngestRe
         else:
             context.log.info("replaying Bronze partition %s from Kafka", day)
             result = replay_partition(
-                session, kafka, table_path, day, table=table, batch_bytes=config.batch_bytes
+                spark.spark_session,
+                kafka,
+                table_path,
+                day,
+                table=table,
+                batch_bytes=config.batch_bytes,
             )
         results.append(result)
     return results

@@ -216,7 +216,7 @@ def _persist(table_path: str, topic: str, state: TopicState | None) -> bool:
 
 @writes_table
 def ingest_new_messages(
-    spark: SparkSession,
+    spark: SparkSession | Callable[[], SparkSession],
     kafka: KafkaResource,
     table_path: str,
     ingestion_date: date,
@@ -233,7 +233,8 @@ def ingest_new_messages(
     """Append every message not yet in Bronze that existed when the run began.
 
     Args:
-        spark: the session from the Spark resource.
+        spark: the session from the Spark resource, or a function returning it: Bronze needs
+            the engine only to create its table, so a run can read Kafka while it starts.
         kafka: the cluster and topic.
         table_path: the Bronze table.
         ingestion_date: the Bronze partition the rows go to (today's, for new data).
@@ -378,6 +379,8 @@ class _BatchWriter:
         """Commit `batch` (`rows` messages, parsed in `built_in` seconds); returns the progress
         as of this commit."""
         started = time.monotonic()
+        if callable(self.spark):
+            self.spark = self.spark()
         append_batch(self.spark, batch.table, self.table_path)
         result = self.result
         result.extra_columns = batch.extra_columns

@@ -4,6 +4,8 @@ One step per group computes the shared frames once and writes every selected tab
 materialization carries Dagster's standard metadata (column schema, rows of the table, URI)
 and, per partition, `dagster/partition_row_count` and a preview of its first rows. Every check
 is evaluated per partition (a 3-date run records 3 evaluations per check) with numbers.
+The engine writes the tables and evaluates the checks on two threads while the step's thread
+records each finished table in Dagster, in the registry's order.
 """
 
 import warnings

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from fastcart_assets.delta import table_exists
+from fastcart_assets.instance import DAGSTER_YAML
 from fastcart_assets.kafka import broker as embedded
 from fastcart_assets.kafka.topics import create_topic
 from fastcart_assets.resources.kafka import KafkaResource
@@ -85,6 +86,7 @@ def main() -> None:
         kafka = KafkaResource(bootstrap_servers=state.address, topic=settings.kafka_topic)
         create_topic(kafka, kafka.topic, 3)
         (root / "home").mkdir()
+        (root / "home" / "dagster.yaml").write_text(DAGSTER_YAML)  # as `fastcart ui` writes it
         env = {
             **os.environ,
             "DAGSTER_HOME": str(root / "home"),

@@ -38,7 +38,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="50000,200000,1000000")
     args = parser.parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")]
+    sizes = sorted({int(size) for size in args.sizes.split(",")})
+    if len(sizes) < 2:
+        parser.error(
+            "a line needs at least two different sizes (fastcart bench --events N times one)"
+        )
     runs = []
     for size in sizes:
         print(f"--- {size:,} events", file=sys.stderr)

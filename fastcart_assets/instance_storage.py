@@ -64,30 +64,28 @@ class EventLogStorage(SqliteEventLogStorage):
                 yield conn
 
 
-class RunStorage(SqliteRunStorage):
+class _KeptEngine:
+    """`connect` on one engine kept for the storage's life: Dagster's run and schedule storages
+    each have one database file (`_conn_string`)."""
+
+    _conn_string: str
+
+    @cached_property
+    def _engine(self) -> Engine:
+        return db.create_engine(self._conn_string, poolclass=NullPool)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+
+class RunStorage(_KeptEngine, SqliteRunStorage):
     """Dagster's SQLite run storage, one engine."""
 
-    @cached_property
-    def _engine(self) -> Engine:
-        return db.create_engine(self._conn_string, poolclass=NullPool)
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
-
-
-class ScheduleStorage(SqliteScheduleStorage):
+class ScheduleStorage(_KeptEngine, SqliteScheduleStorage):
     """Dagster's SQLite schedule storage (ticks and sensor cursors), one engine."""
-
-    @cached_property
-    def _engine(self) -> Engine:
-        return db.create_engine(self._conn_string, poolclass=NullPool)
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
 
 
 class SqliteStorage(DagsterSqliteStorage):

@@ -379,8 +379,6 @@ class _BatchWriter:
         """Commit `batch` (`rows` messages, parsed in `built_in` seconds); returns the progress
         as of this commit."""
         started = time.monotonic()
-        if callable(self.spark):
-            self.spark = self.spark()
         append_batch(self.spark, batch.table, self.table_path)
         result = self.result
         result.extra_columns = batch.extra_columns

@@ -16,6 +16,7 @@ import functools
 import json
 import logging
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -105,9 +106,11 @@ def _rows_of_incarnation(
 def last_offsets(table_path: str, topic: str, incarnation: int) -> dict[int, int]:
     """The highest offset the table holds per Kafka partition of `topic` in `incarnation`,
     read with delta-rs from three columns: no engine needed."""
-    offsets = _rows_of_incarnation(
-        DeltaTable(table_path), topic, incarnation, ["kafka_partition", "kafka_offset"]
-    )
+    return _last_offsets(DeltaTable(table_path), topic, incarnation)
+
+
+def _last_offsets(table: DeltaTable, topic: str, incarnation: int) -> dict[int, int]:
+    offsets = _rows_of_incarnation(table, topic, incarnation, ["kafka_partition", "kafka_offset"])
     grouped = offsets.group_by("kafka_partition").aggregate([("kafka_offset", "max")])
     partitions, highest = grouped["kafka_partition"], grouped["kafka_offset_max"]
     return dict(zip(partitions.to_pylist(), highest.to_pylist(), strict=True))
@@ -119,7 +122,8 @@ def stored_positions(table_path: str, topic: str, incarnation: int) -> dict[int,
     reading Kafka while the engine is still starting."""
     if not table_exists(table_path):
         return {}
-    last = last_offsets(table_path, topic, incarnation)
+    table = DeltaTable(table_path)  # one snapshot for both reads
+    last = _last_offsets(table, topic, incarnation)
     if not last:
         return {}
     wanted = functools.reduce(
@@ -130,7 +134,7 @@ def stored_positions(table_path: str, topic: str, incarnation: int) -> dict[int,
         ],
     )
     columns = [*RECORD_KEY, "_raw", "kafka_key"]
-    rows = _rows_of_incarnation(DeltaTable(table_path), topic, incarnation, columns, wanted)
+    rows = _rows_of_incarnation(table, topic, incarnation, columns, wanted)
     erased = erased_keys(table_path)
     return {
         row["kafka_partition"]: StoredPosition(
@@ -151,7 +155,9 @@ def extra_columns_of(table_path: str, schema: StructType) -> list[str]:
     return [name for name in _column_names(DeltaTable(table_path)) if name not in known]
 
 
-def append_batch(spark: SparkSession, batch: pa.Table, table_path: str) -> None:
+def append_batch(
+    spark: SparkSession | Callable[[], SparkSession], batch: pa.Table, table_path: str
+) -> None:
     """One Delta commit: append the Arrow `batch` (in the table's schema, perhaps with new
     columns, which are added to the table first).
 
@@ -160,13 +166,14 @@ def append_batch(spark: SparkSession, batch: pa.Table, table_path: str) -> None:
     a Delta append) took 0.7-1.5 s on Sail. Nothing caps the batch either, where a Spark Connect
     message is capped at 128 MB. Spark creates the table (its first, empty commit), so the
     table is what a Spark writer makes (`delta.ensure_table`); delta-rs appends resolve columns
-    by name.
+    by name. `spark` may be a function returning the session: it is called only to create the
+    table, so an append to an existing table never waits for the engine to start.
     """
     schema = from_arrow_schema(batch.schema)
     if table_exists(table_path):
         add_new_columns(table_path, schema)
     else:
-        ensure_table(spark, table_path, schema, [PARTITION_COLUMN])
+        ensure_table(spark() if callable(spark) else spark, table_path, schema, [PARTITION_COLUMN])
     write_deltalake(
         table_path, batch, mode="append", partition_by=[PARTITION_COLUMN], schema_mode="merge"
     )

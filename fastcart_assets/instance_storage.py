@@ -40,9 +40,9 @@ from sqlalchemy.pool import NullPool
 class EventLogStorage(SqliteEventLogStorage):
     """Dagster's run-sharded SQLite event log, one engine per shard."""
 
-    @cached_property
-    def _engines(self) -> dict[str, Engine]:
-        return {}
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._engines: dict[str, Engine] = {}  # set first: Dagster's __init__ may connect
+        super().__init__(base_dir, inst_data)
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:

@@ -4,8 +4,8 @@ One step per group computes the shared frames once and writes every selected tab
 materialization carries Dagster's standard metadata (column schema, rows of the table, URI)
 and, per partition, `dagster/partition_row_count` and a preview of its first rows. Every check
 is evaluated per partition (a 3-date run records 3 evaluations per check) with numbers.
-The engine writes the tables and evaluates the checks on two threads while the step's thread
-records each finished table in Dagster, in the registry's order.
+Two worker threads write the tables and evaluate the checks while the step's thread records
+each finished table in Dagster, in the registry's order.
 """
 
 import warnings
@@ -109,23 +109,25 @@ def _materialize(context, session: SparkSession, lake: LakeResource, group: Gold
             dates=dates,
             store_events=group.reads_events,
         ) as shared,
-        ThreadPoolExecutor(WORKERS, thread_name_prefix="gold-engine") as engine,
+        ThreadPoolExecutor(WORKERS, thread_name_prefix="gold-work") as workers,
     ):
-        # The engine writes the tables, then evaluates the checks, while this thread records
+        # The workers write the tables, then evaluate the checks, while this thread records
         # each written table in Dagster (a few ms per event); all recorded in their order.
         paths = {t.name: lake.table_path(t.path) for t in selected}
         writes = {
-            t.name: engine.submit(write_partitions, t.build(shared, dates), paths[t.name], t, dates)
+            t.name: workers.submit(
+                write_partitions, t.build(shared, dates), paths[t.name], t, dates
+            )
             for t in selected
         }
-        checks = _submit_checks(context, session, shared, selected, paths, writes, dates, engine)
+        checks = _submit_checks(context, session, shared, selected, paths, writes, dates, workers)
         try:
             for table in selected:
                 writes[table.name].result()
                 yield _materialization(context, session, table, paths[table.name], dates)
             yield from yield_evaluations(context, [e for c in checks for e in c.result()])
         except BaseException:  # a failed write or an interrupt: start nothing further
-            engine.shutdown(cancel_futures=True)
+            workers.shutdown(cancel_futures=True)
             raise
 
 
@@ -167,8 +169,8 @@ def preview(table: GoldTable, written: PartitionRows) -> str:
     return "\n".join(lines) + (f"\n\n… and {more} more rows" if more > 0 else "")
 
 
-def _submit_checks(context, session, shared, selected, paths, writes, dates, engine):
-    """Every selected check on every partition of the run, each evaluated on `engine` once the
+def _submit_checks(context, session, shared, selected, paths, writes, dates, workers):
+    """Every selected check on every partition of the run, each evaluated on `workers` once the
     tables it reads are written (the writes were submitted first, so a check waits only for
     writes already running); one future per check, of its per-partition evaluations."""
     by_name = {t.name: t for t in selected}
@@ -191,7 +193,7 @@ def _submit_checks(context, session, shared, selected, paths, writes, dates, eng
             if missing:
                 context.log.warning("%s not evaluated: needs %s in the run", check.name, missing)
                 continue
-            checks.append(engine.submit(evaluate, table, check))
+            checks.append(workers.submit(evaluate, table, check))
     return checks
 
 
